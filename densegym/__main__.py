@@ -1,0 +1,5 @@
+import sys
+
+from densegym.cli import main
+
+sys.exit(main())

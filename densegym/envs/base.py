@@ -1,0 +1,265 @@
+"""`TextEnv`: the contract every densegym env implements (DESIGN.md, "The env contract").
+
+A subclass supplies the game; this base class supplies the protocol around it, so that every env
+behaves the same way towards agents and trainers:
+
+* ``reset`` picks a task (``options={"task": ...}`` or the seed) and returns the whole prompt.
+* ``step`` takes the agent's raw text. The subclass parses and applies it; anything it rejects with
+  :class:`ActionError` leaves the state untouched and comes back as a clear observation with
+  ``info["action_valid"] = False``. Only misuse of the Python API raises.
+* every step's ``info`` carries ``turn``, ``action_valid``, ``action_error``, ``reward_components``
+  (every component, unweighted), ``reward_weights``, ``anchor`` (the state *before* the action), and on
+  the last step ``success`` and ``outcome``; ``privileged`` holds what only a trainer may see.
+* the scalar reward is the weighted sum of the env's :class:`~densegym.rewards.RewardSet`.
+
+Subclass hooks (see :class:`densegym.envs.sokoban.SokobanEnv` for a complete example):
+
+``default_rewards()``, ``sample_task(rng)``, ``resolve_task(spec)``, ``task_id(task)``,
+``start(task) -> obs``, ``parse_action(text)``, ``apply_action(parsed) -> StepOutcome``,
+``state_view()``, ``anchor()``, ``action_help()``; optionally ``privileged()``, ``render_text()``,
+``save_state()`` / ``load_state()`` (with ``supports_snapshot = True``) and ``oracle_action()`` (with
+``has_oracle = True``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from densegym.envs.spaces import TextSpace
+from densegym.rewards.base import HookSpec, RewardSet, Transition
+
+
+class ActionError(ValueError):
+    """Raised by a subclass's ``parse_action`` / ``apply_action`` for an unparsable or illegal action.
+
+    ``TextEnv.step`` catches it: the state is unchanged and the message reaches the agent.
+    """
+
+
+@dataclass
+class StepOutcome:
+    """What ``apply_action`` returns: the new observation text, whether the episode is over and how it ended."""
+
+    observation: str
+    terminated: bool = False
+    success: bool = False
+    outcome: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def extract_tag(text: str, tag: str = "action") -> str | None:
+    """The contents of the last ``<tag>...</tag>`` block in ``text`` (case-insensitive), or ``None``.
+
+    Linear in the text's length, so a megabyte of garbage costs a scan, not a regex blow-up.
+    """
+    lower = text.lower()
+    close = lower.rfind(f"</{tag}>")
+    if close < 0:
+        return None
+    opening = lower.rfind(f"<{tag}>", 0, close)
+    if opening < 0:
+        return None
+    return text[opening + len(tag) + 2 : close]
+
+
+_WS = re.compile(r"\s+")
+
+
+def squash(text: str, limit: int = 60) -> str:
+    """A short one-line rendering of (possibly huge or multi-line) user text for an error message."""
+    text = _WS.sub(" ", text[: limit * 4]).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class TextEnv(gym.Env[str, str]):
+    """Base class of all densegym envs. See the module docstring for the contract."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    supports_snapshot: ClassVar[bool] = False
+    has_oracle: ClassVar[bool] = False
+    default_max_turns: ClassVar[int] = 50
+    action_tag: ClassVar[str] = "action"
+
+    def __init__(
+        self,
+        *,
+        max_turns: int | None = None,
+        rewards: dict[str, HookSpec] | None = None,
+        render_mode: str | None = None,
+        max_action_chars: int = 16_384,
+        max_observation_chars: int = 65_536,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        self.render_mode = render_mode
+        self.max_turns = int(max_turns if max_turns is not None else self.default_max_turns)
+        if self.max_turns < 1:
+            raise ValueError(f"max_turns must be at least 1, got {self.max_turns}")
+        self.action_space = TextSpace(max_action_chars)
+        self.observation_space = TextSpace(max_observation_chars)
+        self.rewards = self.default_rewards().with_overrides(rewards)
+        self.task: Any = None
+        self._turn = 0
+        self._done = True
+        self._started = False
+
+    # ---- the subclass's part ------------------------------------------------------------------
+
+    def default_rewards(self) -> RewardSet:
+        raise NotImplementedError
+
+    def sample_task(self, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def resolve_task(self, spec: Any) -> Any:
+        """Turn ``options["task"]`` (an id or a task object) into a task; raise ``ValueError`` if unknown."""
+        return spec
+
+    def task_id(self, task: Any) -> str:
+        return str(task)
+
+    def start(self, task: Any) -> str:
+        """Set up ``task`` and return the whole opening prompt."""
+        raise NotImplementedError
+
+    def parse_action(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def apply_action(self, parsed: Any) -> StepOutcome:
+        """Apply a parsed action atomically: raise ``ActionError`` *before* changing any state."""
+        raise NotImplementedError
+
+    def state_view(self) -> Any:
+        """An immutable view of the state, handed to reward hooks as ``before`` / ``after``."""
+        raise NotImplementedError
+
+    def anchor(self) -> str:
+        """A canonical string of the env state: identical states give identical strings."""
+        raise NotImplementedError
+
+    def action_help(self) -> str:
+        """One or two lines saying what actions are accepted."""
+        raise NotImplementedError
+
+    def privileged(self) -> dict[str, Any] | None:
+        """What a trainer may use and the agent must never see (gold answers, oracle distances)."""
+        return None
+
+    def render_text(self) -> str:
+        return self.anchor()
+
+    def save_state(self) -> Any:
+        raise NotImplementedError
+
+    def load_state(self, state: Any) -> None:
+        raise NotImplementedError
+
+    # ---- the protocol -------------------------------------------------------------------------
+
+    @property
+    def turn(self) -> int:
+        return self._turn
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        spec = (options or {}).get("task")
+        self.task = self.resolve_task(spec) if spec is not None else self.sample_task(self.np_random)
+        self._turn, self._done, self._started = 0, False, True
+        obs = self.start(self.task)
+        info: dict[str, Any] = {"task_id": self.task_id(self.task), "turn": 0, "anchor": self.anchor()}
+        info["reward_weights"] = self.rewards.weights
+        privileged = self.privileged()
+        if privileged is not None:
+            info["privileged"] = privileged
+        return self._clip_obs(obs), info
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("step() called before reset(): call env.reset() first")
+        if self._done:
+            raise RuntimeError("step() called after the episode ended: call env.reset() to start a new one")
+        if not isinstance(action, str):
+            raise TypeError(f"action must be a str (the agent's raw text), got {type(action).__name__}")
+
+        self._turn += 1
+        before, anchor = self.state_view(), self.anchor()
+        parsed, error = None, None
+        try:
+            if len(action) > self.action_space.max_length:
+                raise ActionError(
+                    f"the action is {len(action):,} characters long; at most "
+                    f"{self.action_space.max_length:,} are accepted"
+                )
+            parsed = self.parse_action(action)
+            result = self.apply_action(parsed)
+        except ActionError as exc:
+            parsed, error = None, str(exc)
+            result = StepOutcome(observation=f"Invalid action: {error}\n{self.action_help()}")
+
+        truncated = not result.terminated and self._turn >= self.max_turns
+        info: dict[str, Any] = {
+            "turn": self._turn,
+            "action_valid": error is None,
+            "action_error": error,
+            "anchor": anchor,
+            **result.info,
+        }
+        if result.terminated or truncated:
+            info["success"] = bool(result.success)
+            info["outcome"] = float(result.outcome)
+        transition = Transition(self, before, action, parsed, self.state_view(), info, result.terminated)
+        reward, components = self.rewards.compute(transition)
+        info["reward_components"] = components
+        info["reward_weights"] = self.rewards.weights
+        privileged = self.privileged()
+        if privileged is not None:
+            info["privileged"] = privileged
+        self._done = result.terminated or truncated
+        return self._clip_obs(result.observation), reward, result.terminated, truncated, info
+
+    def render(self) -> Any:
+        if self.render_mode == "ansi":
+            return self.render_text()
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole episode state (env state and turn counter) for ``restore``; see VPR / SLATE."""
+        if not self.supports_snapshot:
+            raise NotImplementedError(f"{type(self).__name__} does not support snapshot()/restore()")
+        return {"turn": self._turn, "done": self._done, "task": self.task, "state": self.save_state()}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        if not self.supports_snapshot:
+            raise NotImplementedError(f"{type(self).__name__} does not support snapshot()/restore()")
+        self.task = snapshot["task"]
+        self.load_state(snapshot["state"])
+        self._turn, self._done, self._started = snapshot["turn"], snapshot["done"], True
+
+    def score_action(self, action: str) -> tuple[float, dict[str, Any]]:
+        """Reward and info of ``action`` from the current state, without committing it (VPR's ``score_action``)."""
+        saved = self.snapshot()
+        try:
+            _, reward, _, _, info = self.step(action)
+            return reward, info
+        finally:
+            self.restore(saved)
+
+    def random_action(self, rng: np.random.Generator) -> str:
+        """A random action for baselines; envs override it with a random *well-formed* action."""
+        return self.action_space.sample()
+
+    def oracle_action(self) -> str:
+        """An action chosen by the env's verifier or solver (BrowserGym's ``cheat``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no oracle")
+
+    def _clip_obs(self, obs: str) -> str:
+        limit = self.observation_space.max_length
+        if len(obs) <= limit:
+            return obs
+        note = "\n[... observation truncated ...]"
+        return obs[: limit - len(note)] + note

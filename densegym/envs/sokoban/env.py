@@ -1,0 +1,355 @@
+"""``densegym/Sokoban-v0``: Sokoban with exact oracle rewards on every turn."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag, squash
+from densegym.envs.sokoban.generator import (
+    default_difficulty,
+    generate_level,
+    generated_task_id,
+    parse_generated_task_id,
+)
+from densegym.envs.sokoban.level import MOVES, Level, cells_of, load_levels, parse_levels
+from densegym.envs.sokoban.oracle import INF, SokobanOracle, oracle_for
+from densegym.envs.sokoban.render import LEGEND, grid_text, rgb_array
+from densegym.envs.sokoban.rewards import DeadlockReward, OptimalMoveReward, SokobanView, progress_hook
+from densegym.rewards import FormatReward, OutcomeReward, RewardSet
+
+_MOVE_INDEX = {name: i for i, name in enumerate(MOVES)}
+_SEPARATORS = str.maketrans({",": " ", ";": " ", "\n": " ", "\t": " "})
+
+
+class SokobanEnv(TextEnv):
+    """Sokoban as a text game, with a dense reward on every turn verified by an exact solver.
+
+    ## Description
+
+    The agent pushes boxes onto goals in a walled room. Levels are generated from the seed (room size,
+    number of boxes and difficulty = optimal solution length in moves, every level solvable by
+    construction) or loaded from a Boxoban-format file. An exact oracle (``oracle.py``) knows the
+    optimal number of moves to solve from every state the agent can reach; every reward component is
+    checked against it.
+
+    ## Actions
+
+    Text. The env reads the last ``<action>...</action>`` block: ``up``, ``down``, ``left`` or ``right``
+    (case-insensitive); with ``moves_per_turn = k > 1`` up to ``k`` moves separated by spaces or commas.
+    Moving into a box pushes it. An unparsable action, too many moves, or an illegal move (into a wall,
+    or pushing a box into a wall or another box) changes nothing and is answered with what was wrong.
+
+    ## Observations
+
+    Text. ``reset`` returns the rules, the legend, the action format and the grid with row and column
+    numbers; each step returns what happened and the new grid.
+
+    ## Rewards
+
+    Components (``info["reward_components"]``, unweighted; ``rewards={...}`` sets weights):
+
+    | component | meaning | range | default weight |
+    |---|---|---|---|
+    | ``progress`` | potential-based change in normalised optimal distance ``phi = -d/d0`` | ``[-d_dead/d0, k/d0]`` | 1.0 |
+    | ``optimal`` | VPR verdict: +1 optimal move(s), 0 legal but not optimal, -1 invalid | ``{-1, 0, 1}`` | 0.0 |
+    | ``deadlock`` | -1 when the turn made the level unsolvable | ``{-1, 0}`` | 0.0 |
+    | ``format`` | 0 well-formed legal action, -1 otherwise | ``{-1, 0}`` | 0.1 |
+    | ``outcome`` | 1 on the turn that solves the level | ``{0, 1}`` | 1.0 |
+
+    The sum of ``progress`` over an episode is ``phi(last) - phi(start)``: 1 for a solved level, and a
+    move undone gives back exactly what it earned. See ``rewards.py`` for ``d_dead``.
+
+    ## Starting state
+
+    A generated level (``gen:HxW:bN:dLO-HI:sSEED`` task ids, reproducible from the id alone) or a level
+    of the ``levels`` file. ``options={"task": id_or_Level}`` picks one.
+
+    ## Episode end
+
+    Terminated when every box is on a goal (``success``), or at a deadlock with
+    ``terminate_on_deadlock=True``. Truncated after ``max_turns`` turns.
+
+    ## Arguments
+
+    * ``dim_room`` (``(6, 6)``), ``num_boxes`` (2), ``difficulty`` (int or ``(lo, hi)``; by default a
+      range suited to the room): the generator's knobs.
+    * ``levels``: a Boxoban-format file (path), its text, or a list of ``Level``; replaces the generator.
+    * ``moves_per_turn`` (1), ``terminate_on_deadlock`` (False), ``max_turns`` (by difficulty),
+      ``rewards`` (weights / extra hooks), ``render_mode`` (``"ansi"`` or ``"rgb_array"``),
+      ``oracle_max_states`` (300,000: beyond it the oracle degrades to bounded per-state search and
+      sets ``info["oracle_degraded"]``).
+
+    ## Version history
+
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    supports_snapshot = True
+    has_oracle = True
+
+    def __init__(
+        self,
+        dim_room: tuple[int, int] = (6, 6),
+        num_boxes: int = 2,
+        difficulty: int | tuple[int, int] | None = None,
+        *,
+        levels: str | Path | list[Level] | None = None,
+        moves_per_turn: int = 1,
+        terminate_on_deadlock: bool = False,
+        max_turns: int | None = None,
+        rewards: dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        oracle_max_states: int = 300_000,
+    ):
+        self.dim_room = (int(dim_room[0]), int(dim_room[1]))
+        self.num_boxes = int(num_boxes)
+        if difficulty is None:
+            difficulty = default_difficulty(*self.dim_room, self.num_boxes)
+        self.difficulty = (int(difficulty), int(difficulty)) if np.isscalar(difficulty) else tuple(difficulty)
+        if moves_per_turn < 1:
+            raise ValueError(f"moves_per_turn must be at least 1, got {moves_per_turn}")
+        self.moves_per_turn = int(moves_per_turn)
+        self.terminate_on_deadlock = bool(terminate_on_deadlock)
+        self.oracle_max_states = int(oracle_max_states)
+        self.levels = self._load_levels(levels)
+        if max_turns is None:
+            longest = self.difficulty[1] if self.levels is None else 60
+            max_turns = max(10, math.ceil(2 * longest / self.moves_per_turn) + 5)
+        super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
+        self.level: Level | None = None
+        self.oracle: SokobanOracle | None = None
+        self._key = 0
+
+    @staticmethod
+    def _load_levels(levels: Any) -> list[Level] | None:
+        if levels is None:
+            return None
+        if isinstance(levels, (list, tuple)):
+            out = list(levels)
+        elif isinstance(levels, str) and "\n" in levels:
+            out = parse_levels(levels)
+        else:
+            out = load_levels(levels)
+        if not out or not all(isinstance(lv, Level) for lv in out):
+            raise ValueError("levels must hold at least one Sokoban level")
+        return out
+
+    # ---- tasks --------------------------------------------------------------------------------
+
+    def default_rewards(self) -> RewardSet:
+        return RewardSet(
+            {
+                "progress": (progress_hook(), 1.0),
+                "optimal": (OptimalMoveReward(), 0.0),
+                "deadlock": (DeadlockReward(), 0.0),
+                "format": (FormatReward(0.0, -1.0), 0.1),
+                "outcome": (OutcomeReward((0.0, 1.0)), 1.0),
+            }
+        )
+
+    def sample_task(self, rng: np.random.Generator) -> Level:
+        if self.levels is not None:
+            return self.levels[int(rng.integers(len(self.levels)))]
+        seed = int(rng.integers(2**31 - 1))
+        return self._generated(generated_task_id(self.dim_room, self.num_boxes, self.difficulty, seed))
+
+    def resolve_task(self, spec: Any) -> Level:
+        if isinstance(spec, Level):
+            return spec
+        if isinstance(spec, (int, np.integer)) and self.levels is not None:
+            if not 0 <= spec < len(self.levels):
+                raise ValueError(f"task index {spec} out of range: {len(self.levels)} levels")
+            return self.levels[int(spec)]
+        if isinstance(spec, str):
+            if spec.startswith("gen:"):
+                return self._generated(spec)
+            if "\n" in spec:
+                return Level.from_text(spec, name="custom")
+            for lv in self.levels or ():
+                if lv.name == spec:
+                    return lv
+        raise ValueError(
+            f"unknown Sokoban task {spec!r}: pass a Level, a generated id 'gen:HxW:bN:dLO-HI:sSEED', "
+            "a level's text, or (with levels=...) a level's name or index"
+        )
+
+    @staticmethod
+    def _generated(task_id: str) -> Level:
+        dims, boxes, diff, seed = parse_generated_task_id(task_id)
+        return generate_level(seed, dims, boxes, diff, name=task_id)
+
+    def task_id(self, task: Level) -> str:
+        return task.name
+
+    # ---- state --------------------------------------------------------------------------------
+
+    def _set_level(self, level: Level) -> None:
+        self.level = level
+        self.oracle = oracle_for(level, self.oracle_max_states)
+        d0 = self.oracle.start_distance
+        self._norm = d0 if 0 < d0 < INF else 1.0
+        if self.oracle.exact:
+            self._d_dead = float(self.oracle.max_distance + 1)
+        else:
+            self._d_dead = 2.0 * self._norm + 1.0
+        self._views: dict[int, SokobanView] = {}
+
+    def start(self, task: Level) -> str:
+        self._set_level(task)
+        self._key = task.start_key
+        k = self.moves_per_turn
+        how = (
+            "Reply with one move, up, down, left or right, inside <action></action>, e.g. <action>up</action>."
+            if k == 1
+            else f"Reply with up to {k} moves (up, down, left, right) separated by spaces inside "
+            "<action></action>, e.g. <action>up left</action>."
+        )
+        return (
+            "You are playing Sokoban. Push every box onto a goal. You push a box by walking into it; "
+            "boxes cannot be pulled, and a box cannot be pushed into a wall or another box.\n"
+            f"Legend: {LEGEND}. Rows are numbered from 0 at the top, columns from 0 at the left.\n"
+            f"{how}\n\n{self._describe()}"
+        )
+
+    def state_view(self) -> SokobanView:
+        view = self._views.get(self._key)
+        if view is None:
+            answer = self.oracle.answer(self._key)
+            d = answer.distance if answer.distance < INF else self._d_dead
+            view = self._views[self._key] = SokobanView(self._key, answer.distance, answer.exact, -d / self._norm)
+        return view
+
+    def anchor(self) -> str:
+        mask, player = divmod(self._key, self.level.n_cells)
+        return f"p{player}b{mask:x}"
+
+    def save_state(self) -> int:
+        return self._key
+
+    def load_state(self, state: int) -> None:
+        if self.level is not self.task:
+            self._set_level(self.task)
+        self._key = int(state)
+
+    def privileged(self) -> dict[str, Any]:
+        view = self.state_view()
+        return {
+            "distance": None if view.distance == INF else int(view.distance),
+            "distance_exact": view.exact,
+            "start_distance": None if self.oracle.start_distance == INF else int(self.oracle.start_distance),
+        }
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> str:
+        k = self.moves_per_turn
+        many = "one move" if k == 1 else f"1 to {k} moves separated by spaces"
+        return f"Accepted: {many} from up, down, left, right inside <action></action>, e.g. <action>up</action>."
+
+    def parse_action(self, text: str) -> list[int]:
+        body = extract_tag(text, self.action_tag)
+        if body is None:
+            raise ActionError("no <action>...</action> block found")
+        words = body.translate(_SEPARATORS).lower().split()
+        if not words:
+            raise ActionError("the <action> block is empty")
+        if len(words) > self.moves_per_turn:
+            raise ActionError(f"{len(words)} moves given; at most {self.moves_per_turn} per turn")
+        moves = []
+        for w in words:
+            if w not in _MOVE_INDEX:
+                raise ActionError(f"unknown move {squash(w)!r}")
+            moves.append(_MOVE_INDEX[w])
+        return moves
+
+    def apply_action(self, moves: list[int]) -> StepOutcome:
+        board = self.oracle.board
+        keys = [self._key]
+        pushed = 0
+        for i, m in enumerate(moves):
+            nxt = board.move(keys[-1], m)
+            if nxt is None:
+                which = f"move {i + 1} ({MOVES[m]})" if len(moves) > 1 else f"moving {MOVES[m]}"
+                raise ActionError(f"{which} is illegal: {self._blocked_reason(keys[-1], m)}")
+            keys.append(nxt[0])
+            pushed += nxt[1]
+        oracle = self.oracle
+        dists = [oracle.distance(k) for k in keys]
+        optimal = all(a < INF and b == a - 1 for a, b in zip(dists, dists[1:]))
+        self._key = keys[-1]
+        solved = board.solved(self._key)
+        after = self.state_view()
+        deadlocked = after.distance == INF
+        names = ", ".join(MOVES[m] for m in moves)
+        lines = [f"You moved {names}" + (f" and pushed a box {pushed} time(s)." if pushed else ".")]
+        terminated = solved or (deadlocked and self.terminate_on_deadlock)
+        if solved:
+            lines.append("Every box is on a goal: the level is solved!")
+        elif terminated:
+            lines.append("A box is stuck where it can never reach a goal: the level can no longer be solved.")
+        lines.append(self._describe())
+        info = {
+            "moves_optimal": optimal,
+            "boxes_on_goals": self._boxes_on_goals(),
+            "oracle_degraded": not (after.exact and self.oracle.exact),
+        }
+        return StepOutcome("\n".join(lines), terminated, solved, 1.0 if solved else 0.0, info)
+
+    def _blocked_reason(self, key: int, m: int) -> str:
+        mask, player = divmod(key, self.level.n_cells)
+        d = self.level.deltas[m]
+        if self.level.walls[player + d]:
+            return "a wall is in the way"
+        behind = player + 2 * d
+        return "the box there would be pushed into " + (
+            "a wall" if self.level.walls[behind] else "another box"
+        )
+
+    def random_action(self, rng: np.random.Generator) -> str:
+        """``moves_per_turn`` uniformly random moves (legal or not)."""
+        return f"<action>{' '.join(MOVES[int(i)] for i in rng.integers(4, size=self.moves_per_turn))}</action>"
+
+    def oracle_action(self) -> str:
+        """The first move(s) of an optimal solution (any legal move once solved or deadlocked)."""
+        key, moves = self._key, []
+        for _ in range(self.moves_per_turn):
+            best = self.oracle.best_moves(key)
+            if not best:
+                if not moves:
+                    best = [m for i, m in enumerate(MOVES) if self.oracle.board.move(key, i) is not None][:1]
+                if not best:
+                    break
+            moves.append(best[0])
+            key = self.oracle.board.move(key, _MOVE_INDEX[best[0]])[0]
+            if self.oracle.board.solved(key):
+                break
+        return f"<action>{' '.join(moves) or 'up'}</action>"
+
+    # ---- rendering ----------------------------------------------------------------------------
+
+    def _boxes_on_goals(self) -> int:
+        return bin((self._key // self.level.n_cells) & self.level.goal_mask).count("1")
+
+    def _describe(self) -> str:
+        mask, player = divmod(self._key, self.level.n_cells)
+        w = self.level.width
+        boxes = ", ".join(f"({c // w}, {c % w})" for c in cells_of(mask))
+        return (
+            f"{grid_text(self.level, mask, player)}\n"
+            f"You are at ({player // w}, {player % w}). Boxes at {boxes}. "
+            f"Boxes on goals: {self._boxes_on_goals()} of {len(self.level.goals)}."
+        )
+
+    def render_text(self) -> str:
+        return self._describe()
+
+    def render(self) -> Any:
+        if self.render_mode == "rgb_array":
+            mask, player = divmod(self._key, self.level.n_cells)
+            return rgb_array(self.level, mask, player)
+        return super().render()

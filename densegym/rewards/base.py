@@ -1,0 +1,130 @@
+"""Reward hooks: named, verifiable per-turn reward components.
+
+A *hook* computes one component from a :class:`Transition`. An env owns a :class:`RewardSet`
+(name -> hook and weight); the scalar reward of a step is the weighted sum, and
+``info["reward_components"]`` carries every component unweighted so that a trainer can re-weight after
+the fact without re-running the env.
+
+A hook is any callable ``hook(transition) -> float``. Subclassing :class:`RewardHook` is optional; it
+adds a ``range`` and a ``description`` that ``densegym list`` and the docs show.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from densegym.envs.base import TextEnv
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one step did, as a reward hook sees it.
+
+    Attributes:
+        env: the env (read-only use: a hook must not change it).
+        before: the env's state view before the action (``env.state_view()``).
+        action: the agent's raw text.
+        parsed: the parsed action, or ``None`` when the action was not valid.
+        after: the env's state view after the action (equal to ``before`` when it was not valid).
+        info: the step's ``info`` so far (``action_valid``, ``action_error``, env-specific keys, and
+            ``success`` / ``outcome`` on the last step).
+        terminated: whether the episode ended in a terminal state on this step.
+    """
+
+    env: TextEnv
+    before: Any
+    action: str
+    parsed: Any
+    after: Any
+    info: Mapping[str, Any]
+    terminated: bool
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.info.get("action_valid", False))
+
+
+class RewardHook:
+    """Base class for a reward component. Subclasses implement ``__call__``.
+
+    Attributes:
+        range: the closed interval the component's value lies in, for documentation and checks.
+        description: one line saying what the component rewards and what verifies it.
+    """
+
+    range: tuple[float, float] = (-math.inf, math.inf)
+    description: str = ""
+
+    def __call__(self, t: Transition) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+Hook = Callable[[Transition], float]
+HookSpec = Union[float, int, Hook, tuple]
+
+
+class RewardSet(Mapping[str, tuple[Hook, float]]):
+    """An ordered mapping ``name -> (hook, weight)``.
+
+    ``compute(transition)`` returns the weighted scalar and every component's unweighted value.
+    """
+
+    def __init__(self, hooks: Mapping[str, tuple[Hook, float]] | None = None):
+        self._hooks: dict[str, tuple[Hook, float]] = {}
+        for name, (hook, weight) in (hooks or {}).items():
+            self._hooks[name] = (hook, float(weight))
+
+    def __getitem__(self, name: str) -> tuple[Hook, float]:
+        return self._hooks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hooks)
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {name: w for name, (_, w) in self._hooks.items()}
+
+    def with_overrides(self, spec: Mapping[str, HookSpec] | None) -> RewardSet:
+        """A copy with weights changed and user hooks added.
+
+        ``spec`` maps a name to a weight (for a known component), to ``(hook, weight)`` (adds or
+        replaces a component), or to a bare hook (weight 1). A weight for an unknown name raises
+        ``ValueError`` listing the known names.
+        """
+        hooks = dict(self._hooks)
+        for name, value in (spec or {}).items():
+            if isinstance(value, tuple):
+                if len(value) != 2 or not callable(value[0]):
+                    raise ValueError(f"reward {name!r}: expected (hook, weight), got {value!r}")
+                hooks[name] = (value[0], float(value[1]))
+            elif callable(value):
+                hooks[name] = (value, 1.0)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                if name not in hooks:
+                    known = ", ".join(hooks) or "(none)"
+                    raise ValueError(
+                        f"unknown reward component {name!r}; known components: {known}. "
+                        f"To add a component of your own pass {name!r}: (hook, weight)."
+                    )
+                hooks[name] = (hooks[name][0], float(value))
+            else:
+                raise ValueError(f"reward {name!r}: expected a weight, a hook or (hook, weight), got {value!r}")
+        return RewardSet(hooks)
+
+    def compute(self, t: Transition) -> tuple[float, dict[str, float]]:
+        components: dict[str, float] = {}
+        total = 0.0
+        for name, (hook, weight) in self._hooks.items():
+            value = float(hook(t))
+            if not math.isfinite(value):
+                raise ValueError(f"reward hook {name!r} returned {value}, which is not finite")
+            components[name] = value
+            total += weight * value
+        return total, components
