@@ -171,7 +171,7 @@ class SokobanEnv(TextEnv):
             if "\n" in spec:
                 return Level.from_text(spec, name="custom")
             for lv in self.levels or ():
-                if lv.name == spec:
+                if lv.name == spec or lv.name.endswith(":" + spec):
                     return lv
         raise ValueError(
             f"unknown Sokoban task {spec!r}: pass a Level, a generated id 'gen:HxW:bN:dLO-HI:sSEED', "
