@@ -170,6 +170,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="densegym", description=densegym.__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"densegym {densegym.__version__}")
@@ -186,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     ro = sub.add_parser("rollout", help="run a scripted agent and write trajectories as JSONL")
     ro.add_argument("env_id")
     ro.add_argument("--agent", default="oracle", choices=("oracle", "random"))
-    ro.add_argument("--episodes", type=int, default=10)
+    ro.add_argument("--episodes", type=_positive_int, default=10)
     ro.add_argument("--seed", type=int, default=0)
     ro.add_argument("--out", help="JSONL file to append the trajectories to")
     ro.add_argument("--kwargs", help="env keyword arguments as JSON")
@@ -195,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="oracle vs random on Sokoban with the reward breakdown")
     demo.add_argument("--env-id", default="densegym/Sokoban-small-v0")
-    demo.add_argument("--episodes", type=int, default=50)
+    demo.add_argument("--episodes", type=_positive_int, default=50)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--kwargs", help="env keyword arguments as JSON")
     demo.add_argument("--out-dir", default="runs/demo")

@@ -23,6 +23,7 @@ Subclass hooks (see :class:`densegym.envs.sokoban.SokobanEnv` for a complete exa
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -55,16 +56,25 @@ class StepOutcome:
 def extract_tag(text: str, tag: str = "action") -> str | None:
     """The contents of the last ``<tag>...</tag>`` block in ``text`` (case-insensitive), or ``None``.
 
-    Linear in the text's length, so a megabyte of garbage costs a scan, not a regex blow-up.
+    Linear in the text's length, so a megabyte of garbage costs a scan, not a regex blow-up. (Searching
+    a lower-cased copy would be wrong: lower-casing can change a string's length, e.g. "İ".)
     """
-    lower = text.lower()
-    close = lower.rfind(f"</{tag}>")
-    if close < 0:
+    close = None
+    for close in _tag_pattern(f"</{tag}>").finditer(text):
+        pass
+    if close is None:
         return None
-    opening = lower.rfind(f"<{tag}>", 0, close)
-    if opening < 0:
+    opening = None
+    for opening in _tag_pattern(f"<{tag}>").finditer(text, 0, close.start()):
+        pass
+    if opening is None:
         return None
-    return text[opening + len(tag) + 2 : close]
+    return text[opening.end() : close.start()]
+
+
+@functools.lru_cache(maxsize=64)
+def _tag_pattern(literal: str) -> re.Pattern[str]:
+    return re.compile(re.escape(literal), re.IGNORECASE)
 
 
 _WS = re.compile(r"\s+")

@@ -11,6 +11,7 @@ utility Gymnasium dispatches on `Text` (batching, concatenation, empty arrays) k
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -65,10 +66,39 @@ def _create(space: TextSpace, n: int = 1, ctx: Any = None):
     return (ctx or mp).Array(np.dtype(np.int32).char, n * (space.max_length + 1))
 
 
+class SharedTexts(Sequence):
+    """A live, read-only view of the strings in shared memory.
+
+    ``AsyncVectorEnv`` calls ``read_from_shared_memory`` once and relies on the result staying a view
+    of the buffer (true of numpy arrays); decoding on access keeps that promise for text, and
+    ``deepcopy`` (what ``AsyncVectorEnv`` returns with ``copy=True``) yields a plain tuple.
+    """
+
+    def __init__(self, data: np.ndarray):
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        row = self._data[i]
+        return row[1 : 1 + row[0]].astype("<u4").tobytes().decode("utf-32-le")
+
+    def __deepcopy__(self, memo: Any) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: Any) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, (Sequence, np.ndarray)) else other)
+
+    def __repr__(self) -> str:
+        return f"SharedTexts({tuple(self)!r})"
+
+
 @_shm.read_from_shared_memory.register(TextSpace)
-def _read(space: TextSpace, shared_memory: Any, n: int = 1) -> tuple[str, ...]:
-    data = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length + 1))
-    return tuple(row[1 : 1 + row[0]].astype("<u4").tobytes().decode("utf-32-le") for row in data)
+def _read(space: TextSpace, shared_memory: Any, n: int = 1) -> SharedTexts:
+    return SharedTexts(np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length + 1)))
 
 
 @_shm.write_to_shared_memory.register(TextSpace)

@@ -1,0 +1,347 @@
+"""Three real databases behind one read-only query interface: SQLite, DuckDB and PostgreSQL.
+
+Each backend holds one connection and runs one query at a time under three limits: a time limit (SQLite:
+a progress handler; DuckDB: ``interrupt()`` from a timer; PostgreSQL: ``statement_timeout``), a cap on
+rows and a cap on bytes fetched (rows are fetched in chunks, so a huge cross join or a runaway recursive
+CTE is never materialised in Python). Every connection is read-only at the database level as well as
+through :mod:`~densegym.envs.sql.guard`; see each class for how.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from densegym.envs.sql.guard import QueryRefused, check_query
+
+_EXTRA = "pip install 'densegym[sql]'"
+
+
+class QueryError(Exception):
+    """The database rejected or aborted the query; the message is the database's own (or the limit hit)."""
+
+
+class QueryTimeout(QueryError):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-query limits. ``max_rows`` / ``max_bytes`` cap what is fetched; beyond them the result is truncated."""
+
+    time_s: float = 5.0
+    max_rows: int = 10_000
+    max_bytes: int = 8_000_000
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    truncated: bool  # a row or byte cap cut the result short
+
+
+def plain(value: Any) -> Any:
+    """A database value as a plain, JSON-friendly Python value, the same whichever backend produced it."""
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, (_dt.timedelta, uuid.UUID)):
+        return str(value)
+    return str(value)
+
+
+def _row_bytes(row: tuple) -> int:
+    return 8 * len(row) + sum(len(v) if isinstance(v, str) else 8 for v in row)
+
+
+class Backend:
+    """One read-only database connection. ``run(sql)`` checks and executes one query."""
+
+    name: str = ""
+    dialect: str = ""  # sqlglot's dialect name
+
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+
+    def run(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+        """Check ``sql`` (raises :class:`QueryRefused`) and execute it (raises :class:`QueryError`)."""
+        return self.execute(check_query(sql, self.dialect), max_rows=max_rows)
+
+    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+        raise NotImplementedError
+
+    def table_columns(self) -> dict[str, dict[str, str]]:
+        """``{table: {column: type}}`` of the user tables (what sqlglot's schema checks need)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _fetch(self, fetchmany, max_rows: int | None, deadline: float) -> tuple[list[tuple], bool]:
+        cap = self.limits.max_rows if max_rows is None else min(max_rows, self.limits.max_rows)
+        rows: list[tuple] = []
+        size = 0
+        while len(rows) <= cap:
+            chunk = fetchmany(min(1000, cap + 1 - len(rows)))
+            if not chunk:
+                return rows, False
+            for raw in chunk:
+                row = tuple(plain(v) for v in raw)
+                size += _row_bytes(row)
+                if size > self.limits.max_bytes:
+                    return rows, True
+                rows.append(row)
+            if time.monotonic() > deadline:
+                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s")
+        return rows[:cap], True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---- SQLite ------------------------------------------------------------------------------------
+
+# sqlite3's authorizer action codes that a read-only query needs; everything else is denied.
+_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_SQLITE_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+
+
+class SQLiteBackend(Backend):
+    """SQLite through a ``mode=ro`` URI with ``query_only`` on and an authorizer that allows only reads.
+
+    The progress handler aborts a query past its time limit (SQLite steps lazily, so the row cap alone
+    already ends an infinite recursive CTE that streams rows; the time limit ends one that aggregates).
+    """
+
+    name, dialect = "sqlite", "sqlite"
+
+    def __init__(self, path: str | Path, limits: Limits | None = None):
+        super().__init__(limits)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no SQLite database at {self.path}")
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        self.con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        self.con.execute("PRAGMA query_only = ON")
+        self._tables = self._read_tables()
+        self.con.set_authorizer(self._authorize)
+        self._deadline = float("inf")
+        self.con.set_progress_handler(self._over_time, 2000)
+
+    @staticmethod
+    def _authorize(action, arg1, arg2, db_name, trigger):
+        if action not in _SQLITE_ALLOWED:
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _SQLITE_DENIED_FUNCTIONS:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def _over_time(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _read_tables(self) -> dict[str, dict[str, str]]:
+        names = [r[0] for r in self.con.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )]
+        return {t: {r[1]: (r[2] or "TEXT") for r in self.con.execute(f'PRAGMA table_info("{t}")')} for t in names}
+
+    def table_columns(self) -> dict[str, dict[str, str]]:
+        return {t: dict(c) for t, c in self._tables.items()}
+
+    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+        self._deadline = deadline = time.monotonic() + self.limits.time_s
+        cur = self.con.cursor()
+        try:
+            cur.execute(sql)
+            columns = tuple(d[0] for d in cur.description or ())
+            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+        except sqlite3.Error as exc:
+            if time.monotonic() > deadline:
+                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+            message = str(exc)
+            if "not authorized" in message or "prohibited" in message:
+                message += " (the database is read-only: only SELECT queries may run)"
+            raise QueryError(message) from None
+        except (OverflowError, MemoryError, ValueError) as exc:
+            raise QueryError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            self._deadline = float("inf")
+            cur.close()
+        return QueryResult(columns, tuple(rows), truncated)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# ---- DuckDB ------------------------------------------------------------------------------------
+
+
+class DuckDBBackend(Backend):
+    """DuckDB opened ``read_only`` with external access off (no files, no ATTACH, no extensions) and the
+    configuration locked, so that no query can turn those back on. DuckDB's own parser confirms that the
+    text is one SELECT statement. A timer calls ``interrupt()`` at the time limit."""
+
+    name, dialect = "duckdb", "duckdb"
+
+    def __init__(self, path: str | Path, limits: Limits | None = None, memory_limit: str = "1GB", threads: int = 2):
+        super().__init__(limits)
+        try:
+            import duckdb
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(f"the DuckDB backend needs duckdb: {_EXTRA}") from exc
+        self._duckdb = duckdb
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no DuckDB database at {self.path}")
+        config = {
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": memory_limit,
+            "threads": threads,
+        }
+        self.con = duckdb.connect(str(self.path), read_only=True, config=config)
+        self._tables = self._read_tables()
+        self.con.execute("SET lock_configuration = true")
+
+    def _read_tables(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for table, column, dtype in self.con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            out.setdefault(table, {})[column] = dtype
+        return out
+
+    def table_columns(self) -> dict[str, dict[str, str]]:
+        return {t: dict(c) for t, c in self._tables.items()}
+
+    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+        duckdb = self._duckdb
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(str(exc)) from None
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            kinds = ", ".join(s.type.name for s in statements) or "nothing"
+            raise QueryRefused(f"DuckDB reads this as {kinds}; only one SELECT statement may run.")
+        deadline = time.monotonic() + self.limits.time_s
+        timer = threading.Timer(self.limits.time_s, self.con.interrupt)
+        timer.start()
+        try:
+            cur = self.con.execute(sql)
+            columns = tuple(d[0] for d in cur.description or ())
+            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+        except duckdb.Error as exc:
+            if time.monotonic() > deadline:
+                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+            raise QueryError(str(exc).split("\n\nLINE")[0]) from None
+        except (OverflowError, MemoryError, ValueError) as exc:
+            raise QueryError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            timer.cancel()
+        return QueryResult(columns, tuple(rows), truncated)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# ---- PostgreSQL --------------------------------------------------------------------------------
+
+
+class PostgresBackend(Backend):
+    """PostgreSQL as a role that can only SELECT (see ``materialize.ensure_postgres``), every query in its
+    own ``READ ONLY`` transaction with ``SET LOCAL statement_timeout``, run through a server-side cursor
+    (``DECLARE ... CURSOR FOR`` accepts only queries) and rolled back afterwards, so that not even a
+    ``set_config`` call in a SELECT outlives its query."""
+
+    name, dialect = "postgres", "postgres"
+
+    def __init__(self, conninfo: str, limits: Limits | None = None):
+        super().__init__(limits)
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(f"the PostgreSQL backend needs psycopg: {_EXTRA}") from exc
+        self._psycopg = psycopg
+        self.con = psycopg.connect(conninfo, autocommit=False)
+        self._n = 0
+        with self.con.cursor() as cur:
+            cur.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            )
+            self._tables: dict[str, dict[str, str]] = {}
+            for table, column, dtype in cur.fetchall():
+                self._tables.setdefault(table, {})[column] = dtype
+        self.con.rollback()
+
+    def table_columns(self) -> dict[str, dict[str, str]]:
+        return {t: dict(c) for t, c in self._tables.items()}
+
+    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+        psycopg = self._psycopg
+        deadline = time.monotonic() + self.limits.time_s
+        ms = max(1, int(self.limits.time_s * 1000))
+        self._n += 1
+        try:
+            self.con.execute("SET TRANSACTION READ ONLY")
+            self.con.execute(f"SET LOCAL statement_timeout = {ms}")
+            self.con.execute(f"SET LOCAL idle_in_transaction_session_timeout = {ms + 5000}")
+            with self.con.cursor(name=f"densegym_q{self._n}") as cur:
+                cur.execute(sql)
+                columns = tuple(d.name for d in cur.description or ())
+                rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+        except psycopg.errors.QueryCanceled:
+            raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+        except psycopg.Error as exc:
+            diag = getattr(exc, "diag", None)
+            message = (diag.message_primary if diag is not None and diag.message_primary else str(exc)).strip()
+            raise QueryError(message) from None
+        except (OverflowError, MemoryError, ValueError) as exc:
+            raise QueryError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            if not self.con.closed:
+                self.con.rollback()
+        return QueryResult(columns, tuple(rows), truncated)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_backend(kind: str, target: str | Path, limits: Limits | None = None) -> Backend:
+    """``kind`` is ``sqlite`` or ``duckdb`` (``target``: a database file) or ``postgres`` (a conninfo)."""
+    if kind == "sqlite":
+        return SQLiteBackend(target, limits)
+    if kind == "duckdb":
+        return DuckDBBackend(target, limits)
+    if kind == "postgres":
+        return PostgresBackend(str(target), limits)
+    raise ValueError(f"unknown SQL backend {kind!r}; known: sqlite, duckdb, postgres")
+
+
+__all__ = [
+    "Backend", "DuckDBBackend", "Limits", "PostgresBackend", "QueryError", "QueryRefused", "QueryResult",
+    "QueryTimeout", "SQLiteBackend", "open_backend", "plain",
+]

@@ -1,0 +1,93 @@
+"""The first of two locks on the database: refuse anything but one read-only query, with a clear message.
+
+The second lock is the database itself (a read-only SQLite URI plus an authorizer, a read-only DuckDB
+connection without external access, a PostgreSQL role without write grants inside a READ ONLY
+transaction). This module exists so that the agent learns *why* a statement was refused, and so that a
+statement that would only be stopped by the second lock never reaches it; neither lock relies on the other.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+MAX_SQL_CHARS = 20_000
+
+# Functions that read or write files, run programs, change settings or reach other databases. The database
+# lock also stops them (no privilege, no external access); refusing them here gives a clear message.
+FORBIDDEN_FUNCTIONS = frozenset(
+    """
+    load_extension readfile writefile edit fts3_tokenizer
+    pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file pg_ls_logdir pg_ls_waldir pg_ls_tmpdir
+    lo_import lo_export lo_get lo_put lo_from_bytea dblink dblink_exec set_config pg_reload_conf
+    pg_terminate_backend pg_cancel_backend pg_rotate_logfile pg_promote pg_file_write
+    read_csv read_csv_auto read_parquet parquet_scan read_json read_json_auto read_json_objects
+    read_ndjson read_text read_blob glob sqlite_scan sqlite_attach postgres_scan postgres_attach
+    query query_table getenv set_variable install load
+    """.split()
+)
+
+_WRITE_NODES = tuple(
+    getattr(exp, name)
+    for name in (
+        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterTable", "TruncateTable",
+        "Command", "Pragma", "Attach", "Detach", "Copy", "Set", "Use", "Grant", "Revoke", "Transaction",
+        "Commit", "Rollback", "LoadData", "Analyze", "Into",
+    )
+    if hasattr(exp, name)
+)
+
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+_QUERY_STARTS = ("select", "with", "values")
+
+
+class QueryRefused(ValueError):
+    """The statement is not a single read-only query; the message says why and what is accepted."""
+
+
+ACCEPTED = "Only one read-only query is accepted: SELECT ... or WITH ... SELECT ... (no ';'-separated statements)."
+
+
+def check_query(sql: str, dialect: str) -> str:
+    """Return ``sql`` ready to run (trimmed, one trailing ';' removed) or raise :class:`QueryRefused`."""
+    if len(sql) > MAX_SQL_CHARS:
+        raise QueryRefused(f"the query is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are accepted.")
+    if "\x00" in sql:
+        raise QueryRefused("the query contains a NUL character.")
+    text = sql.strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    if not text:
+        raise QueryRefused(f"the query is empty. {ACCEPTED}")
+    body = text[_LEADING_COMMENTS.match(text).end():].lstrip("(")
+    word = _FIRST_WORD.match(body)
+    first = word.group(0).lower() if word else body[:1]
+    if first not in _QUERY_STARTS:
+        raise QueryRefused(f"{first.upper() or 'this'} statements are refused: the database is read-only. {ACCEPTED}")
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except SqlglotError:
+        # sqlglot does not know every corner of every dialect; the database parses it and its own
+        # read-only lock still holds, so an unparsable query is left to the database to judge.
+        return text
+    if len(statements) > 1:
+        raise QueryRefused(f"{len(statements)} statements given. {ACCEPTED}")
+    if not statements:
+        raise QueryRefused(f"the query is empty. {ACCEPTED}")
+    root = statements[0]
+    if not isinstance(root, exp.Query):
+        raise QueryRefused(f"{root.key.upper()} statements are refused: the database is read-only. {ACCEPTED}")
+    for node in root.walk():
+        if isinstance(node, _WRITE_NODES):
+            raise QueryRefused(
+                f"the query contains a {node.key.upper()} clause; the database is read-only. {ACCEPTED}"
+            )
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in FORBIDDEN_FUNCTIONS:
+                raise QueryRefused(f"the function {name}() is not allowed (files, settings or other databases).")
+    return text
