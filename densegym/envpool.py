@@ -1,0 +1,284 @@
+"""``EnvPool``: envs in worker processes, stepped concurrently, with per-slot fault isolation.
+
+Each worker process owns several envs ("slots"). A call (``reset`` / ``step`` / ``call``) sends every
+worker its share at once and gathers the answers as they come, so workers step in parallel while the
+caller waits once. What can go wrong stays local:
+
+* an env that raises answers its slot with an :class:`EnvFailure`; the worker and the other slots
+  carry on;
+* a worker that dies, or does not answer within ``step_timeout`` seconds, is killed and restarted with
+  fresh envs, and only its slots answer :class:`EnvFailure` (their episodes are lost, no one else's).
+
+Workers use the ``multiprocess`` package when it is installed (dill pickling: lambdas and closures work
+as env factories) and the standard library's ``multiprocessing`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+try:  # dill-based pickling lets users pass lambdas as env factories
+    import multiprocess as mp
+    from multiprocess.connection import wait as _wait
+except ImportError:  # pragma: no cover - exercised where multiprocess is absent
+    import multiprocessing as mp
+    from multiprocessing.connection import wait as _wait
+
+EnvFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class EnvFailure:
+    """The answer of a slot whose env raised, whose worker died, or that timed out."""
+
+    slot: int
+    reason: str
+
+
+def _make_factory(env: str | EnvFactory, env_kwargs: dict[str, Any] | None) -> EnvFactory | tuple:
+    if isinstance(env, str):
+        return ("gym.make", env, dict(env_kwargs or {}))
+    if env_kwargs:
+        raise ValueError("env_kwargs only apply when env is a registered id")
+    return env
+
+
+def _build(factory: EnvFactory | tuple) -> Any:
+    if isinstance(factory, tuple):
+        import gymnasium as gym
+
+        import densegym  # noqa: F401 - registers the ids in this process
+
+        _, env_id, kwargs = factory
+        return gym.make(env_id, **kwargs)
+    return factory()
+
+
+def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
+    """A worker's loop: build its envs, then answer commands until told to close."""
+    try:
+        envs = [_build(factory) for _ in range(n_envs)]
+    except BaseException as exc:  # report, do not hang the parent
+        conn.send(("error", f"building the env failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"))
+        return
+    rngs = [np.random.default_rng(i) for i in range(n_envs)]
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            cmd, items = conn.recv()
+        except (EOFError, OSError):
+            break
+        if cmd == "close":
+            for env in envs:
+                try:
+                    env.close()
+                except Exception:
+                    pass
+            conn.send(("closed", None))
+            break
+        answers = []
+        for local, payload in items:
+            try:
+                env = envs[local]
+                if cmd == "reset":
+                    seed, options, rng_seed = payload
+                    rngs[local] = np.random.default_rng(rng_seed)
+                    answers.append(("ok", env.reset(seed=seed, options=options)))
+                elif cmd == "step":
+                    answers.append(("ok", env.step(payload)))
+                elif cmd == "call":
+                    name, args, pass_rng = payload
+                    method = getattr(env.unwrapped, name)
+                    answers.append(("ok", method(rngs[local], *args) if pass_rng else method(*args)))
+                else:
+                    answers.append(("error", f"unknown command {cmd!r}"))
+            except Exception as exc:
+                answers.append(("error", f"{type(exc).__name__}: {exc}"))
+        conn.send(("answers", answers))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, factory: Any, slots: list[int], start_timeout: float):
+        self.slots = slots
+        parent, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, factory, len(slots)), daemon=True)
+        self.process.start()
+        child.close()
+        self.conn = parent
+        if not parent.poll(start_timeout):
+            self.kill()
+            raise RuntimeError(f"an EnvPool worker did not start within {start_timeout:.0f} s")
+        try:
+            kind, payload = parent.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=5)
+            kind, payload = "error", f"the process exited with code {self.process.exitcode} before it was ready"
+        if kind != "ready":
+            self.kill()
+            raise RuntimeError(f"an EnvPool worker failed to start: {payload}")
+        self.pid = payload
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class EnvPool:
+    """``num_envs`` envs in ``num_workers`` processes.
+
+    Args:
+        env: a registered env id (built with ``gym.make(env, **env_kwargs)`` in each worker) or a
+            zero-argument factory returning an env.
+        num_envs: the number of slots (envs in flight at once).
+        num_workers: worker processes (default: ``min(num_envs, os.cpu_count())``); slots are spread
+            over them evenly.
+        env_kwargs: keyword arguments for ``gym.make``.
+        step_timeout: seconds a worker may take to answer one call before it is killed and restarted.
+        start_timeout: seconds a worker may take to start and build its envs.
+        start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
+    """
+
+    def __init__(
+        self,
+        env: str | EnvFactory,
+        num_envs: int = 4,
+        num_workers: int | None = None,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+        step_timeout: float = 60.0,
+        start_timeout: float = 120.0,
+        start_method: str = "spawn",
+    ):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        self.env_id = env if isinstance(env, str) else getattr(env, "__name__", "env")
+        self.num_envs = num_envs
+        self.num_workers = max(1, min(num_workers or os.cpu_count() or 1, num_envs))
+        self.step_timeout = step_timeout
+        self.start_timeout = start_timeout
+        self.restarts = 0
+        self._factory = _make_factory(env, env_kwargs)
+        self._ctx = mp.get_context(start_method)
+        self._slot_owner: dict[int, tuple[int, int]] = {}
+        self._workers: list[_Worker | None] = []
+        self._closed = False
+        groups = np.array_split(np.arange(num_envs), self.num_workers)
+        try:
+            for w, slots in enumerate(groups):
+                for local, slot in enumerate(slots):
+                    self._slot_owner[int(slot)] = (w, local)
+                self._workers.append(_Worker(self._ctx, self._factory, [int(s) for s in slots], start_timeout))
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- calls --------------------------------------------------------------------------------
+
+    def reset(self, requests: dict[int, tuple[int | None, dict | None, Any]]) -> dict[int, Any]:
+        """``{slot: (seed, options, rng_seed)}`` -> ``{slot: (obs, info) | EnvFailure}``.
+
+        ``rng_seed`` seeds the slot's sampling generator (what scripted agents draw from), kept apart
+        from the env's own seed so that a group can share a task and differ in sampling.
+        """
+        return self._dispatch("reset", requests)
+
+    def step(self, actions: dict[int, str]) -> dict[int, Any]:
+        """``{slot: action}`` -> ``{slot: (obs, reward, terminated, truncated, info) | EnvFailure}``."""
+        return self._dispatch("step", actions)
+
+    def call(self, name: str, slots: Sequence[int], *args: Any, pass_rng: bool = False) -> dict[int, Any]:
+        """Call ``env.unwrapped.<name>(*args)`` (first argument the slot's generator if ``pass_rng``)."""
+        return self._dispatch("call", {s: (name, args, pass_rng) for s in slots})
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._workers if w is not None]
+
+    def _dispatch(self, cmd: str, payloads: dict[int, Any]) -> dict[int, Any]:
+        if self._closed:
+            raise RuntimeError("the EnvPool is closed")
+        by_worker: dict[int, list[tuple[int, int, Any]]] = {}
+        for slot, payload in payloads.items():
+            if slot not in self._slot_owner:
+                raise ValueError(f"no slot {slot}: the pool has slots 0..{self.num_envs - 1}")
+            w, local = self._slot_owner[slot]
+            by_worker.setdefault(w, []).append((slot, local, payload))
+        results: dict[int, Any] = {}
+        pending: dict[Any, int] = {}
+        for w, items in by_worker.items():
+            try:
+                self._workers[w].conn.send((cmd, [(local, payload) for _, local, payload in items]))
+                pending[self._workers[w].conn] = w
+            except (OSError, ValueError):
+                self._fail_worker(w, by_worker[w], results, self._death_reason(w))
+        deadline = time.monotonic() + self.step_timeout
+        while pending:
+            ready = _wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                for conn, w in list(pending.items()):
+                    self._fail_worker(w, by_worker[w], results, f"no answer within the step timeout ({self.step_timeout:g} s)")
+                break
+            for conn in ready:
+                w = pending.pop(conn)
+                try:
+                    kind, answers = conn.recv()
+                except (EOFError, OSError):
+                    self._fail_worker(w, by_worker[w], results, self._death_reason(w))
+                    continue
+                for (slot, _, _), (status, value) in zip(by_worker[w], answers):
+                    results[slot] = value if status == "ok" else EnvFailure(slot, value)
+        return results
+
+    def _death_reason(self, w: int) -> str:
+        proc = self._workers[w].process
+        proc.join(timeout=1)
+        return f"the worker process died (exit code {proc.exitcode})"
+
+    def _fail_worker(self, w: int, items: list, results: dict[int, Any], reason: str) -> None:
+        """Kill and restart worker ``w``; every slot it owns in this call fails with ``reason``."""
+        for slot, _, _ in items:
+            results[slot] = EnvFailure(slot, reason)
+        old = self._workers[w]
+        old.kill()
+        self.restarts += 1
+        self._workers[w] = _Worker(self._ctx, self._factory, old.slots, self.start_timeout)
+
+    # ---- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every env and end every worker process (killing one that does not exit)."""
+        if self._closed:
+            return
+        self._closed = True
+        for worker in self._workers:
+            if worker is None:
+                continue
+            try:
+                worker.conn.send(("close", None))
+                if worker.conn.poll(10):
+                    worker.conn.recv()
+            except (OSError, EOFError, ValueError):
+                pass
+            worker.process.join(timeout=5)
+            worker.kill()
+
+    def __enter__(self) -> EnvPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

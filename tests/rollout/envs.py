@@ -1,0 +1,69 @@
+"""Small real envs for the rollout tests (importable by spawned workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from densegym.envs import ActionError, StepOutcome, TextEnv, extract_tag
+from densegym.rewards import RewardSet, format_reward, outcome_reward
+
+WORDS = ("apple", "river", "stone", "cloud", "ember", "maple")
+
+
+class SecretEnv(TextEnv):
+    """Guess a secret word from hints. The secret sits in info["privileged"] and must never reach a prompt.
+
+    Special actions for fault tests: ``<action>hang</action>`` sleeps forever, ``<action>crash</action>``
+    raises inside step, ``<action>die</action>`` kills the worker process.
+    """
+
+    default_max_turns = 6
+    supports_snapshot = False
+
+    def default_rewards(self) -> RewardSet:
+        return RewardSet({"format": (format_reward(), 0.1), "outcome": (outcome_reward(), 1.0)})
+
+    def sample_task(self, rng: np.random.Generator) -> str:
+        return f"{WORDS[int(rng.integers(len(WORDS)))]}-{int(rng.integers(10**6)):06d}"
+
+    def start(self, task: str) -> str:
+        self.secret = task
+        self.guesses = 0
+        return f"Guess the secret. It starts with '{task[0]}' and has {len(task)} characters. {self.action_help()}"
+
+    def action_help(self) -> str:
+        return "Reply <action>your guess</action>."
+
+    def parse_action(self, text: str) -> str:
+        body = extract_tag(text)
+        if body is None:
+            raise ActionError("no <action> block")
+        return body.strip()
+
+    def apply_action(self, guess: str) -> StepOutcome:
+        if guess == "hang":
+            time.sleep(3600)
+        if guess == "crash":
+            raise RuntimeError("the env broke")
+        if guess == "die":
+            os._exit(3)
+        self.guesses += 1
+        if guess == self.secret:
+            return StepOutcome("Correct.", terminated=True, success=True, outcome=1.0)
+        return StepOutcome(f"No. Guesses so far: {self.guesses}.")
+
+    def state_view(self) -> int:
+        return self.guesses
+
+    def anchor(self) -> str:
+        return str(self.guesses)
+
+    def privileged(self) -> dict[str, Any]:
+        return {"gold": self.secret}
+
+    def oracle_action(self) -> str:
+        return f"<action>{self.secret}</action>"
