@@ -86,7 +86,7 @@ class TrajectoryWriter:
         self.count = 0
 
     def write(self, trajectory: Trajectory) -> None:
-        self._file.write(json.dumps(trajectory.to_dict(), ensure_ascii=False) + "\n")
+        self._file.write(json.dumps(trajectory.to_dict()) + "\n")
         self._file.flush()
         if self._fsync:
             os.fsync(self._file.fileno())

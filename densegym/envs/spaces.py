@@ -84,7 +84,7 @@ class SharedTexts(Sequence):
         if isinstance(i, slice):
             return tuple(self)[i]
         row = self._data[i]
-        return row[1 : 1 + row[0]].astype("<u4").tobytes().decode("utf-32-le")
+        return row[1 : 1 + row[0]].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
     def __deepcopy__(self, memo: Any) -> tuple[str, ...]:
         return tuple(self)
@@ -104,7 +104,7 @@ def _read(space: TextSpace, shared_memory: Any, n: int = 1) -> SharedTexts:
 @_shm.write_to_shared_memory.register(TextSpace)
 def _write(space: TextSpace, index: int, value: str, shared_memory: Any) -> None:
     size = space.max_length + 1
-    codes = np.frombuffer(value.encode("utf-32-le"), dtype="<u4")[: space.max_length]
+    codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), dtype="<u4")[: space.max_length]
     dest = np.frombuffer(shared_memory.get_obj(), dtype=np.int32)[index * size : (index + 1) * size]
     dest[0] = len(codes)
     dest[1 : 1 + len(codes)] = codes.astype(np.int32)

@@ -12,6 +12,7 @@ adds a ``range`` and a ``description`` that ``densegym list`` and the docs show.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
@@ -103,10 +104,14 @@ class RewardSet(Mapping[str, tuple[Hook, float]]):
             if isinstance(value, tuple):
                 if len(value) != 2 or not callable(value[0]):
                     raise ValueError(f"reward {name!r}: expected (hook, weight), got {value!r}")
+                if not isinstance(value[1], numbers.Real) or not math.isfinite(value[1]):
+                    raise ValueError(f"reward {name!r}: the weight must be a finite number, got {value[1]!r}")
                 hooks[name] = (value[0], float(value[1]))
             elif callable(value):
                 hooks[name] = (value, 1.0)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+                if not math.isfinite(value):
+                    raise ValueError(f"reward {name!r}: the weight must be finite, got {value}")
                 if name not in hooks:
                     known = ", ".join(hooks) or "(none)"
                     raise ValueError(

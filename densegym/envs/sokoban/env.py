@@ -81,7 +81,7 @@ class SokobanEnv(TextEnv):
     * ``moves_per_turn`` (1), ``terminate_on_deadlock`` (False), ``max_turns`` (by difficulty),
       ``rewards`` (weights / extra hooks), ``render_mode`` (``"ansi"`` or ``"rgb_array"``),
       ``oracle_max_states`` (300,000: beyond it the oracle degrades to bounded per-state search and
-      sets ``info["oracle_degraded"]``).
+      sets ``info["oracle_degraded"]``); ``max_action_chars`` / ``max_observation_chars`` (the text spaces).
 
     ## Version history
 
@@ -105,6 +105,7 @@ class SokobanEnv(TextEnv):
         rewards: dict[str, Any] | None = None,
         render_mode: str | None = None,
         oracle_max_states: int = 300_000,
+        **text_env_kwargs: Any,
     ):
         self.dim_room = (int(dim_room[0]), int(dim_room[1]))
         self.num_boxes = int(num_boxes)
@@ -120,7 +121,7 @@ class SokobanEnv(TextEnv):
         if max_turns is None:
             longest = self.difficulty[1] if self.levels is None else 60
             max_turns = max(10, math.ceil(2 * longest / self.moves_per_turn) + 5)
-        super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
+        super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode, **text_env_kwargs)
         self.level: Level | None = None
         self.oracle: SokobanOracle | None = None
         self._key = 0

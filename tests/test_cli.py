@@ -1,0 +1,129 @@
+"""The `densegym` command line, run as `python -m densegym` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from densegym.envs.registration import ENVS
+from densegym.trajectory import read_jsonl
+
+COMPONENTS = ["progress", "optimal", "deadlock", "format", "outcome"]
+
+
+def densegym(*args: str, stdin: str | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "densegym", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_list_prints_every_id_with_its_components():
+    out = ok(densegym("list"))
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("densegym/")}
+    assert set(lines) == {e.id for e in ENVS}
+    for line in lines.values():
+        assert all(f"{c}=" in line for c in COMPONENTS)
+
+
+def test_version():
+    import densegym as pkg
+
+    assert pkg.__version__ in ok(densegym("--version"))
+
+
+def test_rollout_oracle(tmp_path):
+    out_file = tmp_path / "tmp.jsonl"
+    out = ok(densegym("rollout", "densegym/Sokoban-small-v0", "--agent", "oracle", "--episodes", "3",
+                      "--out", str(out_file), "--json", cwd=tmp_path))
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["agent"] == "oracle" and summary["episodes"] == 3
+    assert summary["success"] == 1.0
+    assert summary["components"]["progress"] == pytest.approx(1.0)
+    assert summary["components"]["outcome"] == pytest.approx(1.0)
+    assert "oracle" in out and f"wrote 3 trajectories to {out_file}" in out
+    assert len(out_file.read_text(encoding="utf-8").splitlines()) == 3
+    trajs = list(read_jsonl(out_file))
+    assert len(trajs) == 3
+    assert [t.seed for t in trajs] == [0, 1, 2]  # --seed 0 by default, one seed per episode
+    assert all(t.success and t.meta["agent"] == "oracle" for t in trajs)
+    assert summary["turns"] == pytest.approx(sum(len(t.turns) for t in trajs) / 3)
+
+
+def test_rollout_random_is_seeded(tmp_path):
+    args = ("rollout", "densegym/Sokoban-small-v0", "--agent", "random", "--episodes", "3", "--seed", "7")
+    a = ok(densegym(*args, "--out", str(tmp_path / "a.jsonl"), "--json"))
+    b = ok(densegym(*args, "--out", str(tmp_path / "b.jsonl"), "--json"))
+    sa, sb = (json.loads(o.strip().splitlines()[-1]) for o in (a, b))
+    assert sa["agent"] == "random" and sa["episodes"] == 3 and 0.0 <= sa["success"] <= 1.0
+    assert set(sa["components"]) == set(COMPONENTS)
+    assert sa["components"]["format"] < 0  # random moves walk into walls
+    ta, tb = list(read_jsonl(tmp_path / "a.jsonl")), list(read_jsonl(tmp_path / "b.jsonl"))
+    assert [t.seed for t in ta] == [7, 8, 9]
+    assert [[u.action for u in t.turns] for t in ta] == [[u.action for u in t.turns] for t in tb]
+    assert (sa["reward"], sa["components"]) == (sb["reward"], sb["components"])
+
+
+def test_play_with_piped_stdin():
+    out = ok(densegym("play", "densegym/Sokoban-small-v0", "--seed", "0", stdin="up\ndown\nq\n"))
+    assert "You are playing Sokoban" in out
+    turn_lines = [line for line in out.splitlines() if re.search(r"turn \d+: reward", line)]
+    assert len(turn_lines) == 2, out
+    assert "turn 1:" in turn_lines[0] and "turn 2:" in turn_lines[1]
+    for line in turn_lines:
+        for c in COMPONENTS:
+            assert re.search(rf"{c}=[+-]\d+\.\d{{3}}", line), line
+    assert "episode over" not in out  # 'q' quit before the end
+
+
+def test_play_ends_on_eof_and_accepts_tags():
+    out = ok(densegym("play", "densegym/Sokoban-small-v0", "--seed", "0", stdin="<action>down</action>\n"))
+    assert "turn 1: reward" in out and "You moved down" in out
+
+
+def test_demo(tmp_path):
+    out = ok(densegym("demo", "--episodes", "3", "--out-dir", str(tmp_path / "demo")))
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["oracle"], ["random"])}
+    assert set(rows) == {"oracle", "random"}
+    assert rows["oracle"][1] == "3" and rows["oracle"][2] == "1.000"
+    assert rows["random"][1] == "3"
+    assert "The first turns of a random episode" in out
+    for name in ("oracle", "random"):
+        trajs = list(read_jsonl(tmp_path / "demo" / f"{name}.jsonl"))
+        assert len(trajs) == 3 and all(t.meta["agent"] == name for t in trajs)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("rollout", "densegym/NoSuchEnv-v0", "--episodes", "1"),
+        ("play", "densegym/NoSuchEnv-v0"),
+        ("demo", "--env-id", "densegym/NoSuchEnv-v0", "--episodes", "1", "--out-dir", "{tmp}"),
+    ],
+)
+def test_unknown_id_fails_clearly(args, tmp_path):
+    proc = densegym(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert proc.returncode != 0
+    assert "unknown env id 'densegym/NoSuchEnv-v0'" in proc.stderr
+    assert "densegym/Sokoban-v0" in proc.stderr  # lists the known ids
+    assert "Traceback" not in proc.stderr
+
+
+def test_zero_episodes_fails_clearly(tmp_path):
+    proc = densegym("rollout", "densegym/Sokoban-small-v0", "--episodes", "0")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "episodes" in proc.stderr

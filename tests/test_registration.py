@@ -1,0 +1,121 @@
+"""Registration: `import densegym` is cheap and registers every id; the `module:id` form needs no import.
+
+Each check runs in a fresh interpreter (``sys.executable``) so that what this test process already
+imported cannot hide an import that registration does (or fails to do).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from densegym.envs.registration import ENVS
+
+HEAVY = ("densegym.envs.sokoban", "torch", "transformers", "playwright")
+
+
+def run_fresh(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, f"fresh interpreter failed:\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_registers_every_id_and_imports_nothing_heavy():
+    out = run_fresh(
+        f"""
+        import json, sys
+        import gymnasium as gym
+        before = set(gym.registry)
+        import densegym
+        from densegym.envs.registration import ENVS
+        added = sorted(set(gym.registry) - before)
+        specs = {{i: [gym.spec(i).entry_point, gym.spec(i).kwargs] for i in added}}
+        heavy = [m for m in {HEAVY!r} if m in sys.modules]
+        print(json.dumps({{"added": added, "specs": specs, "heavy": heavy,
+                          "families": sorted(m for m in sys.modules if m.startswith("densegym.envs.") and
+                                             m.count(".") >= 2 and m.split(".")[2] not in
+                                             ("base", "spaces", "registration"))}}))
+        """
+    )
+    assert out["heavy"] == [], f"`import densegym` imported {out['heavy']}"
+    assert out["families"] == [], f"`import densegym` imported env families: {out['families']}"
+    assert sorted(out["added"]) == sorted(e.id for e in ENVS)
+    for env in ENVS:
+        entry_point, kwargs = out["specs"][env.id]
+        assert isinstance(entry_point, str), "entry points must be strings (lazy import)"
+        assert entry_point == env.entry_point
+        # JSON turns tuples into lists; compare in that form.
+        assert kwargs == json.loads(json.dumps(env.kwargs))
+
+
+def test_import_twice_and_register_all_again_is_silent():
+    out = run_fresh(
+        """
+        import importlib, json, warnings
+        import gymnasium as gym
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import densegym
+            from densegym.envs.registration import ENVS, register_all
+            n = len(gym.registry)
+            register_all()
+            importlib.reload(densegym)
+        print(json.dumps({"same": len(gym.registry) == n, "warnings": [str(w.message) for w in caught]}))
+        """
+    )
+    assert out["same"]
+    assert out["warnings"] == []
+
+
+def test_module_prefixed_id_works_without_import():
+    out = run_fresh(
+        """
+        import json, sys
+        import gymnasium as gym
+        assert "densegym" not in sys.modules
+        env = gym.make("densegym:densegym/Sokoban-v0")
+        obs, info = env.reset(seed=3)
+        obs2, reward, terminated, truncated, info2 = env.step(env.unwrapped.oracle_action())
+        print(json.dumps({"type": type(env.unwrapped).__name__, "obs": obs[:40], "valid": info2["action_valid"],
+                          "id": env.spec.id, "loaded": "densegym" in sys.modules}))
+        env.close()
+        """
+    )
+    assert out["type"] == "SokobanEnv"
+    assert out["id"] == "densegym/Sokoban-v0"
+    assert out["obs"].startswith("You are playing Sokoban")
+    assert out["valid"] is True
+    assert out["loaded"] is True
+
+
+def test_register_envs_idiom():
+    out = run_fresh(
+        """
+        import json
+        import gymnasium as gym
+        import densegym
+        gym.register_envs(densegym)
+        from densegym.envs.registration import ENVS
+        made = []
+        for e in ENVS:
+            env = gym.make(e.id)
+            made.append([e.id, type(env.unwrapped).__name__, list(env.unwrapped.dim_room)])
+            env.close()
+        print(json.dumps({"made": made}))
+        """
+    )
+    made = {i: (cls, dims) for i, cls, dims in out["made"]}
+    assert set(made) == {e.id for e in ENVS}
+    for env in ENVS:
+        cls, dims = made[env.id]
+        assert cls == "SokobanEnv"
+        if "dim_room" in env.kwargs:  # the registered kwargs reach the constructor
+            assert dims == list(env.kwargs["dim_room"])
