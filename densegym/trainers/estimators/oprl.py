@@ -1,0 +1,141 @@
+"""``oprl``: Online Process Reward Learning / iStar, implicit step rewards (ALGORITHMS.md section 1).
+
+A second causal LM, the implicit PRM ``pi_phi``, gives each turn the reward
+``r_phi(a_t) = beta * sum_{tokens of a_t} (log pi_phi - log pi_old)``
+(:func:`densegym.trainers.losses.implicit_step_rewards`) and is trained with the trajectory-DPO loss on every
+(success, failure) pair of a task group (:func:`oprl_pairs`, :func:`densegym.trainers.losses.trajectory_dpo_loss`).
+This module turns those step rewards into per-turn advantages (``istar_rloo``, the headline estimator):
+
+    r~      = r / (max_batch |r| + 1e-6)                                 (istar_norm = batch_norm)
+    A^E_i   = n/(n-1) (R_i - mean_G R) = R_i - mean_{j != i} R_j         (n = 1: A^E = R_i)
+    A^S_i,t = n/(n-1) (r~_i,t - b_G),  b_G = mean of the group's step rewards (n = 1: A^S = r~)
+    A_i,t   = A^E_i + omega * A^S_i,t
+
+``variant="grpo"`` uses ``(x - mean)`` ("mean_norm", the function default) or ``(x - mean)/(std + 1e-6)``
+("mean_std_norm") for both terms; ``variant="reinforce_pp"`` subtracts the group mean, then whitens each term over
+the batch. ``use_process_only`` gives ``A = A^S``.
+
+Code-vs-paper switches: ``step_baseline_scope`` (``"all_steps_in_group"``, the stated intent, default; or
+``"first_row_per_traj"``, bit-parity with the released code, whose de-duplication on (uid, traj_uid) keeps only
+each trajectory's first step in ``b_G``); ``traj_score_agg`` and ``prm_reward_timing`` are read by the PRM
+training loop (the DPO loss lives in ``losses``). Not implemented: the ``process_outcome_combined`` ablation.
+
+Inputs (say which): ``step_rewards`` (one array of raw PRM step rewards ``r_phi`` per trajectory, one per turn),
+or when it is ``None``, ``Turn.components[config.step_reward_key]`` (``"prm"``). The outcome ``R_i`` is
+``config.score`` (``Trajectory.outcome``); pairing uses ``Trajectory.success``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from densegym.trainers.estimators.common import Key, task_groups, trajectory_score, turn_rewards
+from densegym.trajectory import Trajectory
+
+
+@dataclass
+class OPRLConfig:
+    """iStar / OPRL (defaults of ``run_webshop.sh`` / ``run_sokoban.sh``, section 1(c)).
+
+    beta: 0.05, the PRM's ``beta_train`` (used by the loss and the step-reward functions in ``losses``).
+    step_advantage_w: omega, 1.0.
+    variant: ``"rloo"`` (istar_rloo, default), ``"grpo"`` (istar_grpo), ``"reinforce_pp"``.
+    grpo_mode: ``"mean_norm"`` (function default) or ``"mean_std_norm"``, for ``variant="grpo"``.
+    reward_norm: ``"batch_norm"`` (divide by the batch max |r| + 1e-6) or ``"none"``.
+    step_baseline_scope: ``"all_steps_in_group"`` (intent) or ``"first_row_per_traj"`` (released code).
+    traj_score_agg: ``"mean"`` (code, default) or ``"sum"`` (paper) over a trajectory's step scores in the DPO loss.
+    prm_reward_timing: ``"pre_update"`` (code) or ``"post_update"`` (paper text): which PRM parameters the
+        trainer uses for the rewards of the batch it also trains the PRM on.
+    """
+
+    beta: float = 0.05
+    step_advantage_w: float = 1.0
+    variant: str = "rloo"
+    grpo_mode: str = "mean_norm"
+    reward_norm: str = "batch_norm"
+    step_baseline_scope: str = "all_steps_in_group"
+    use_process_only: bool = False
+    traj_score_agg: str = "mean"
+    prm_reward_timing: str = "pre_update"
+    score: Key = "outcome"
+    step_reward_key: str = "prm"
+    eps: float = 1e-6
+
+
+def oprl_pairs(batch: Sequence[Trajectory]) -> list[tuple[int, int]]:
+    """Every (success, failure) pair inside each task group, as batch indices ``(i_plus, i_minus)``.
+
+    A group with s successes and f failures yields exactly s*f pairs (a full Cartesian product; none when s or f
+    is 0). Success is ``Trajectory.success`` (the code's ``acc > 0``).
+    """
+    pairs = []
+    for members in task_groups(batch):
+        wins = [i for i in members if batch[i].success]
+        losses = [i for i in members if not batch[i].success]
+        pairs.extend((w, l) for w in wins for l in losses)
+    return pairs
+
+
+def batch_norm(step_rewards: Sequence[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
+    """``istar_norm: batch_norm`` with step granularity: ``r / (max_batch |r| + eps)``, so ``|r~| <= 1``."""
+    arrays = [np.asarray(r, dtype=np.float64) for r in step_rewards]
+    peak = max((float(np.abs(r).max()) for r in arrays if r.size), default=0.0)
+    return [r / (peak + eps) for r in arrays]
+
+
+def _centre(values: np.ndarray, baseline: float, n: int, config: OPRLConfig, pool: np.ndarray) -> np.ndarray:
+    """One term against its group baseline ``b``: RLOO ``n/(n-1) (x - b)``; GRPO ``x - b`` ("mean_norm") or
+    ``(x - b)/(std(pool) + eps)`` ("mean_std_norm"); REINFORCE++ ``x - b``. A group of one passes through."""
+    if n == 1:
+        return values.copy()
+    if config.variant == "rloo":
+        return (values - baseline) * n / (n - 1)
+    if config.variant == "grpo" and config.grpo_mode == "mean_std_norm":
+        return (values - baseline) / (float(pool.std(ddof=1)) + config.eps)
+    return values - baseline
+
+
+def oprl(
+    batch: Sequence[Trajectory], config: OPRLConfig | None = None, step_rewards: Sequence[np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """iStar per-turn advantages ``A = A^E + omega * A^S`` (section 1(b), "Advantages")."""
+    config = config or OPRLConfig()
+    if config.variant not in ("rloo", "grpo", "reinforce_pp"):
+        raise ValueError(f"unknown variant {config.variant!r}; use 'rloo', 'grpo' or 'reinforce_pp'")
+    if config.step_baseline_scope not in ("all_steps_in_group", "first_row_per_traj"):
+        raise ValueError(f"unknown step_baseline_scope {config.step_baseline_scope!r}")
+    if step_rewards is None:
+        step_rewards = [turn_rewards(traj, config.step_reward_key) for traj in batch]
+    for i, (traj, r) in enumerate(zip(batch, step_rewards)):
+        if len(r) != len(traj.turns):
+            raise ValueError(f"trajectory {i}: {len(r)} step rewards for {len(traj.turns)} turns")
+    r_tilde = batch_norm(step_rewards, config.eps) if config.reward_norm == "batch_norm" else [
+        np.asarray(r, dtype=np.float64) for r in step_rewards
+    ]
+    scores = np.array([trajectory_score(traj, config.score) for traj in batch])
+
+    episode = np.zeros(len(batch))
+    step = [np.zeros(len(traj.turns)) for traj in batch]
+    for members in task_groups(batch):
+        n = len(members)
+        R = scores[members]
+        episode[members] = _centre(R, float(R.mean()), n, config, R)
+        if config.step_baseline_scope == "all_steps_in_group":
+            pool = np.concatenate([r_tilde[i] for i in members])
+        else:  # the released code: one (the first) row per trajectory
+            pool = np.array([r_tilde[i][0] for i in members if r_tilde[i].size])
+        b_step = float(pool.mean()) if pool.size else 0.0
+        for i in members:
+            step[i] = _centre(r_tilde[i], b_step, n, config, pool)
+    if config.variant == "reinforce_pp":  # whiten each group-centred term across the batch
+        episode = (episode - episode.mean()) / (episode.std(ddof=1) + config.eps) if len(batch) > 1 else episode
+        flat = np.concatenate(step) if step else np.zeros(0)
+        if flat.size > 1:
+            mu, sd = flat.mean(), flat.std(ddof=1)
+            step = [(s - mu) / (sd + config.eps) for s in step]
+    if config.use_process_only:
+        return [s.copy() for s in step]
+    return [episode[i] + config.step_advantage_w * step[i] for i in range(len(batch))]

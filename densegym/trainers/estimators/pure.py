@@ -1,0 +1,112 @@
+"""``pure``: PURE, min-form credit assignment (ALGORITHMS.md section 7; ``CJReinforce/PURE``).
+
+Per trajectory with turn rewards ``r_1 .. r_K`` in [-1, 1] (any verifiable turn reward plays the PRM's part):
+
+    w_k  = softmax_k(-r_k / T)             r*_k = w_k r_k           (T = 0.1; sum_k r*_k -> min_k r_k as T -> 0)
+    RLOO process baseline, subtracted per step:
+        "token" (default): b_i = sum_{j != i} sum_k r*_{j,k} / sum_{j != i} len_j,   r'_{i,k} = r*_{i,k} - b_i * n_{i,k}
+        "step":            b_i = mean_{j != i} (sum_k r*_{j,k} / K_j),              r'_{i,k} = r*_{i,k} - b_i
+    verifiable reward ("PRMVR"): VR_i = success_i - 1, added at the last turn as coef * (VR_i - mean_{j != i} VR_j)
+    A_{i,t} = G_{i,t} = sum_{k >= t} r'_{i,k}        (returns with gamma = 1; no critic)
+
+Not here (the trainer's part): the per-token KL penalty of the code (use the loss's k3 KL instead) and zeroing
+separator-token advantages.
+
+Inputs: ``config.reward`` per turn (``Turn.reward``), ``group_id``, ``Trajectory.success`` for the verifiable
+reward, and with the token baseline the number of action tokens per turn: ``token_counts`` if given, else
+``len(Turn.action_ids)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from densegym.trainers.estimators.common import (
+    Key,
+    leave_one_out_mean,
+    reverse_discounted_cumsum,
+    task_groups,
+    turn_rewards,
+)
+from densegym.trajectory import Trajectory
+
+
+def min_form_rewards(rewards: Sequence[float], temperature: float = 0.1, weighted: bool = True) -> np.ndarray:
+    """PURE's transformed rewards ``r*_i = w_i r_i``, ``w = softmax(-r / T)`` over one trajectory's steps
+    (ALGORITHMS.md section 7(b)); their sum tends to ``min_i r_i`` as T -> 0 and lies in [min r, mean r].
+
+    ``weighted=False`` is the ``disable_weighted_reward`` ablation (uniform weights: the mean).
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.size == 0:
+        return r.copy()
+    if not weighted:
+        return r / r.size
+    logits = -r / temperature
+    w = np.exp(logits - logits.max())
+    return w / w.sum() * r
+
+
+@dataclass
+class PUREConfig:
+    """PURE (``train_pure.sh`` defaults, section 7(c)).
+
+    temperature: T of the min-form softmax, 0.1. weighted: ``False`` is ``disable_weighted_reward`` (the mean).
+    reward_baseline: ``"token"`` (default) or ``"step"``.
+    reward_mode: ``"PRMVR"`` (default), ``"PRM"`` (process only) or ``"VR"`` (verifiable only).
+    """
+
+    temperature: float = 0.1
+    weighted: bool = True
+    reward_baseline: str = "token"
+    reward_mode: str = "PRMVR"
+    verifiable_reward_coef: float = 1.0
+    reward: Key = "reward"
+
+
+def _token_counts(traj: Trajectory) -> np.ndarray:
+    if any(turn.action_ids is None for turn in traj.turns):
+        raise ValueError("pure: the token baseline needs Turn.action_ids (or token_counts); use reward_baseline='step'")
+    return np.array([len(turn.action_ids) for turn in traj.turns], dtype=np.float64)
+
+
+def pure(
+    batch: Sequence[Trajectory], config: PUREConfig | None = None, token_counts: Sequence[Sequence[int]] | None = None
+) -> list[np.ndarray]:
+    """PURE per-turn advantages: min-form rewards, RLOO baselines, returns (section 7(b))."""
+    config = config or PUREConfig()
+    if config.reward_mode not in ("PRMVR", "PRM", "VR"):
+        raise ValueError(f"unknown reward_mode {config.reward_mode!r}; use 'PRMVR', 'PRM' or 'VR'")
+    if config.reward_baseline not in ("token", "step"):
+        raise ValueError(f"unknown reward_baseline {config.reward_baseline!r}; use 'token' or 'step'")
+    r_star = [min_form_rewards(turn_rewards(t, config.reward), config.temperature, config.weighted) for t in batch]
+    shaped = [np.zeros(len(traj.turns)) for traj in batch]
+    for members in task_groups(batch):
+        if config.reward_mode in ("PRMVR", "PRM"):
+            totals = np.array([r_star[i].sum() for i in members])
+            if config.reward_baseline == "token":
+                counts = [
+                    np.asarray(token_counts[i], dtype=np.float64) if token_counts is not None else _token_counts(batch[i])
+                    for i in members
+                ]
+                lengths = np.array([c.sum() for c in counts])
+                n = len(members)
+                # average reward per token of the other responses (0 for a group of one)
+                rate = (totals.sum() - totals) / np.maximum(lengths.sum() - lengths, 1.0) if n > 1 else np.zeros(1)
+                for k, i in enumerate(members):
+                    shaped[i] += r_star[i] - rate[k] * counts[k]
+            else:
+                per_step = np.array([r_star[i].mean() if r_star[i].size else 0.0 for i in members])
+                baseline = leave_one_out_mean(per_step)
+                for k, i in enumerate(members):
+                    shaped[i] += r_star[i] - baseline[k]
+        if config.reward_mode in ("PRMVR", "VR"):
+            vr = np.array([float(batch[i].success) - 1.0 for i in members])
+            vr_adv = vr - leave_one_out_mean(vr)
+            for k, i in enumerate(members):
+                if shaped[i].size:
+                    shaped[i][-1] += config.verifiable_reward_coef * vr_adv[k]
+    return [reverse_discounted_cumsum(s, 1.0) for s in shaped]
