@@ -1,0 +1,204 @@
+"""OpenAIAgent against real HTTP servers on 127.0.0.1: the tiny model behind densegym's OpenAI-compatible
+server, and the same server with faults injected (a 500 then success, a client error, a hang, a closed port).
+
+The fault handlers are stand-ins for a misbehaving server and are used for those error paths only; every
+successful answer comes from the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+
+pytest.importorskip("torch", reason="needs the train extra: pip install 'densegym[train]'")
+pytest.importorskip("transformers", reason="needs the train extra: pip install 'densegym[train]'")
+
+from densegym.agents import AgentError, OpenAIAgent  # noqa: E402
+from densegym.agents.hf import HFAgent  # noqa: E402
+from densegym.agents.serve import ChatHandler, ChatServer  # noqa: E402
+
+TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def hf_agent(tiny_model, tiny_tokenizer):
+    return HFAgent(tiny_model, tiny_tokenizer, max_new_tokens=12)
+
+
+def serve(hf_agent, handler=ChatHandler):
+    return ChatServer(hf_agent, model_name="tiny", handler=handler)
+
+
+@pytest.fixture
+def server(hf_agent):
+    with serve(hf_agent) as s:
+        yield s
+
+
+def test_completions_come_from_the_model_with_matching_logprobs(server, hf_agent, sokoban_conversations):
+    agent = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3, return_token_ids=True, max_concurrency=2)
+    outs = agent.act(sokoban_conversations)
+    assert len(outs) == len(sokoban_conversations)
+    for o, conv in zip(outs, sokoban_conversations):
+        assert o.prompt_ids == hf_agent.prompt_ids(conv)
+        assert 1 <= len(o.action_ids) == len(o.action_logprobs) <= 12
+        assert o.text == hf_agent.tokenizer.decode(o.action_ids, skip_special_tokens=True)
+    recomputed = hf_agent.logprobs([o.prompt_ids for o in outs], [o.action_ids for o in outs])
+    gaps = [abs(a - b) for o, r in zip(outs, recomputed) for a, b in zip(o.action_logprobs, r, strict=True)]
+    assert max(gaps) < TOL
+    # the same seed asks the server for the same samples
+    again = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3).act(sokoban_conversations)
+    assert [o.text for o in again] == [o.text for o in outs]
+    # without token ids (plain OpenAI schema) the log-probs still arrive, the ids do not
+    assert again[0].action_ids is None and again[0].prompt_ids is None
+    assert again[0].action_logprobs == pytest.approx(outs[0].action_logprobs, abs=TOL)
+
+
+def test_models_endpoint_and_bare_base_url(server):
+    with urllib.request.urlopen(server.url + "/models", timeout=5) as r:
+        assert json.load(r)["data"][0]["id"] == "tiny"
+    bare = server.url.removesuffix("/v1")
+    agent = OpenAIAgent(bare, "tiny", max_tokens=4, logprobs=False)
+    assert agent.base_url == server.url
+    [out] = agent.act([[{"role": "user", "content": "<action>up</action>"}]])
+    assert isinstance(out.text, str) and out.action_logprobs is None
+
+
+class FailingFirst(ChatHandler):
+    """Answers the first ``failures`` chat requests with HTTP 500, then serves normally."""
+
+    failures = 2
+    lock = threading.Lock()
+    seen = 0
+
+    def do_POST(self):  # noqa: N802
+        with self.lock:
+            type(self).seen += 1
+            failing = type(self).seen <= self.failures
+        if failing:
+            self.read_json()
+            self.send_error_json(500, "the model worker crashed (injected)")
+        else:
+            super().do_POST()
+
+
+def test_server_errors_are_retried_then_succeed(hf_agent):
+    FailingFirst.seen = 0
+    with serve(hf_agent, FailingFirst) as s:
+        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=3, backoff=0.01)
+        [out] = agent.act([[{"role": "user", "content": "hi"}]])
+    assert FailingFirst.seen == 3 and out.action_logprobs is not None
+
+
+def test_server_errors_past_retries_give_the_servers_message(hf_agent):
+    FailingFirst.seen = 0
+    with serve(hf_agent, FailingFirst) as s:
+        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=1, backoff=0.01)
+        with pytest.raises(AgentError, match=r"HTTP 500.*the model worker crashed \(injected\).*2 attempts"):
+            agent.act([[{"role": "user", "content": "hi"}]])
+    assert FailingFirst.seen == 2
+
+
+class Counting(ChatHandler):
+    """The real server, counting the chat requests it gets."""
+
+    seen = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).seen += 1
+        super().do_POST()
+
+
+def test_client_errors_fail_at_once_with_the_servers_message(hf_agent):
+    Counting.seen = 0
+    with serve(hf_agent, Counting) as s:
+        bad_role = OpenAIAgent(s.url, "tiny", max_retries=5, backoff=0.01)
+        with pytest.raises(AgentError, match=r"HTTP 400 .*each message needs a role"):
+            bad_role.act([[{"role": "robot", "content": "hi"}]])
+        assert Counting.seen == 1, "a 400 is not retried"
+        wrong_model = OpenAIAgent(s.url, "gpt-9", max_retries=5, backoff=0.01)
+        with pytest.raises(AgentError, match=r"HTTP 404 .*The model `gpt-9` does not exist"):
+            wrong_model.act([[{"role": "user", "content": "hi"}]])
+        assert Counting.seen == 2
+
+
+class Hanging(ChatHandler):
+    """Reads the request and never answers (until the test releases it at teardown)."""
+
+    release = threading.Event()
+    seen = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).seen += 1
+        self.read_json()
+        self.release.wait(timeout=30)  # bounded: the fixture sets it; this is a backstop
+
+
+def test_a_hanging_server_times_out_into_an_agent_error(hf_agent):
+    Hanging.seen = 0
+    Hanging.release.clear()
+    s = serve(hf_agent, Hanging).start()
+    try:
+        agent = OpenAIAgent(s.url, "tiny", timeout=0.3, max_retries=1, backoff=0.01)
+        with pytest.raises(AgentError, match=r"no answer .* within timeout=0.3s.*2 attempts"):
+            agent.act([[{"role": "user", "content": "hi"}]])
+        assert Hanging.seen == 2, "a timeout is retried once, then given up"
+    finally:
+        Hanging.release.set()
+        s.stop()
+
+
+def test_a_closed_port_is_a_clear_connection_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    agent = OpenAIAgent(f"http://127.0.0.1:{port}/v1", "tiny", max_retries=2, backoff=0.01, timeout=2)
+    with pytest.raises(AgentError, match=r"cannot reach http://127.0.0.1:\d+/v1.*3 attempts"):
+        agent.act([[{"role": "user", "content": "hi"}]])
+
+
+class Slow(ChatHandler):
+    """The real server, recording how many requests it holds at once (each is held a little longer)."""
+
+    lock = threading.Lock()
+    inflight = 0
+    peak = 0
+
+    def do_POST(self):  # noqa: N802
+        with self.lock:
+            type(self).inflight += 1
+            type(self).peak = max(type(self).peak, type(self).inflight)
+        try:
+            time.sleep(0.05)
+            super().do_POST()
+        finally:
+            with self.lock:
+                type(self).inflight -= 1
+
+
+def test_concurrency_is_limited(hf_agent):
+    Slow.inflight = Slow.peak = 0
+    with serve(hf_agent, Slow) as s:
+        agent = OpenAIAgent(s.url, "tiny", max_tokens=3, max_concurrency=2, seed=0)
+        outs = agent.act([[{"role": "user", "content": f"turn {i}"}] for i in range(6)])
+    assert len(outs) == 6 and all(o.action_logprobs for o in outs)
+    assert 1 <= Slow.peak <= 2
+
+
+def test_one_failed_conversation_fails_the_call_and_names_it(server):
+    agent = OpenAIAgent(server.url, "tiny", max_tokens=3, max_retries=0)
+    convs = [[{"role": "user", "content": "fine"}], [{"role": "nobody", "content": "bad"}]]
+    with pytest.raises(AgentError, match=r"1 of 2 requests failed; conversation 1: HTTP 400"):
+        agent.act(convs)
+
+
+def test_bad_configuration_is_rejected():
+    with pytest.raises(ValueError, match="base_url"):
+        OpenAIAgent("127.0.0.1:8000", "m")
+    with pytest.raises(ValueError, match="max_concurrency"):
+        OpenAIAgent("http://127.0.0.1:8000/v1", "m", max_concurrency=0)
