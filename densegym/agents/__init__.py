@@ -1,32 +1,32 @@
 """Agents: policies that turn observations into action text.
 
-Scripted baselines that need no model: :class:`RandomAgent` (a uniformly random well-formed action) and
-:class:`OracleAgent` (the env's ``oracle_action()``: a solver's choice, used as a baseline and for
-demonstrations). Model-backed agents, all implementing :class:`Agent` (``act(conversations)``):
-:class:`HFAgent` (transformers; ``train`` extra), :class:`VLLMAgent` (``vllm`` extra),
-:class:`OpenAIAgent` (any OpenAI-compatible server; standard library only) and :class:`HumanAgent`
-(stdin, for ``densegym play``).
-
-``HFAgent`` and ``VLLMAgent`` are imported on first use, so ``import densegym.agents`` never imports
-torch, transformers or vllm.
+* the protocol: :class:`Agent` acts on a batch of conversations, returning :class:`AgentOutput` s;
+* scripted baselines that need no model: :class:`RandomAgent` and :class:`OracleAgent` (the env's
+  ``oracle_action()``);
+* model-backed agents, imported on first use so that ``import densegym.agents`` stays light:
+  ``HFAgent`` (transformers), ``VLLMAgent`` (vLLM), ``OpenAIAgent`` (any OpenAI-compatible server),
+  ``HumanAgent`` (a person at the terminal).
 """
 
+from importlib import import_module
 from typing import Any
 
 from densegym.agents.base import Agent, AgentError, AgentOutput, Conversation, Message
-from densegym.agents.human import HumanAgent
-from densegym.agents.openai_compat import OpenAIAgent
-from densegym.agents.scripted import OracleAgent, RandomAgent, make_scripted_agent
+from densegym.agents.context import ContextOverflow, ContextPolicy
+from densegym.agents.scripted import EnvMethodAgent, OracleAgent, RandomAgent, make_scripted_agent
 
-_LAZY = {"HFAgent": "densegym.agents.hf", "VLLMAgent": "densegym.agents.vllm"}
+_LAZY = {
+    "HFAgent": "densegym.agents.hf",
+    "VLLMAgent": "densegym.agents.vllm",
+    "OpenAIAgent": "densegym.agents.openai_compat",
+    "HumanAgent": "densegym.agents.human",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'densegym.agents' has no attribute {name!r}")
 
 
 __all__ = [
@@ -34,12 +34,12 @@ __all__ = [
     "AgentError",
     "AgentOutput",
     "Conversation",
-    "HFAgent",
-    "HumanAgent",
     "Message",
-    "OpenAIAgent",
+    "ContextOverflow",
+    "ContextPolicy",
+    "EnvMethodAgent",
     "OracleAgent",
     "RandomAgent",
-    "VLLMAgent",
     "make_scripted_agent",
+    *_LAZY,
 ]
