@@ -30,7 +30,7 @@ from densegym.trainers.estimators.common import (
     reverse_discounted_cumsum,
     task_groups,
     trajectory_score,
-    turn_rewards,
+    turn_reward,
 )
 from densegym.trajectory import Trajectory
 
@@ -79,7 +79,7 @@ def igpo_turn_rewards(
             if gains.size != max(T - 1, 0):
                 raise ValueError(f"trajectory {i}: {len(belief_log_probs[i])} belief log-probs for {T} turns")
         else:
-            gains = turn_rewards(traj, config.info_gain_key)[: max(T - 1, 0)]
+            gains = np.array([turn_reward(turn, config.info_gain_key) for turn in traj.turns[:-1]])
         if T == 0:
             rewards.append(np.zeros(0))
             continue
