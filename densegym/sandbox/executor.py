@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from densegym.sandbox.cgroups import pids_cgroup
+
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -127,10 +129,14 @@ class LocalExecutor:
         cmd = list(argv)
         if self.bwrap is not None:
             cmd = [self.bwrap, *_bwrap_flags(cwd), "--chdir", str(cwd), *cmd]
-        # RLIMIT_NPROC counts every process of the user, so the cap is relative to what runs now.
+        # RLIMIT_NPROC counts every process of the user, so the cap is relative to what runs now; it does
+        # not bind root, which the pids cgroup (when this process may create one) does.
         nproc = _processes_of_this_user() + lim.extra_processes
+        group = pids_cgroup(lim.extra_processes)
 
         def limit_child() -> None:
+            if group is not None:
+                group.join()
             cpu = int(lim.timeout_s) + 2
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
             resource.setrlimit(resource.RLIMIT_AS, (lim.max_memory_bytes, lim.max_memory_bytes))
@@ -139,6 +145,13 @@ class LocalExecutor:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         start = time.monotonic()
+        try:
+            return self._supervise(cmd, cwd, full_env, lim, limit_child, start)
+        finally:
+            if group is not None:
+                group.destroy()
+
+    def _supervise(self, cmd: list[str], cwd: Path, full_env: dict[str, str], lim: Limits, limit_child, start: float) -> ExecResult:
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
