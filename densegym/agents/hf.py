@@ -179,6 +179,11 @@ class HFAgent:
         )
         return [int(i) for i in ids]
 
+    def count_tokens(self, conversation: Conversation) -> int:
+        """Prompt length in tokens: pass as ``ContextPolicy(max_tokens=..., count_tokens=agent.count_tokens)``
+        so that the rollout trims history before a prompt outgrows the model."""
+        return len(self.prompt_ids(conversation))
+
     # ---- acting -------------------------------------------------------------------------------
 
     def act(
