@@ -97,6 +97,18 @@ def policy_loss(
     return loss, metrics
 
 
+def turn_values_to_tokens(turn_values: Sequence[Sequence[float]], turn_ids: torch.Tensor) -> torch.Tensor:
+    """Broadcast per-turn values (an estimator's advantages, or ``turn_with_mask``'s masks) onto the
+    concatenated layout: ``out[b, k] = turn_values[b][turn_ids[b, k]]`` on action tokens, 0 where
+    ``turn_ids[b, k] == -1`` (prompt, observations, template, padding)."""
+    width = max((len(v) for v in turn_values), default=0)
+    table = torch.zeros(len(turn_values), width + 1, dtype=torch.float32, device=turn_ids.device)
+    for b, values in enumerate(turn_values):
+        table[b, : len(values)] = torch.as_tensor(list(values), dtype=torch.float32, device=turn_ids.device)
+    index = torch.where(turn_ids >= 0, turn_ids, torch.full_like(turn_ids, width)).long()  # -1 -> the 0 column
+    return table.gather(1, index)
+
+
 def gather_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """``log softmax(logits)[..., token]`` per position: ``logits[b, k]`` must be the distribution of
     ``tokens[b, k]`` (shift a causal LM's logits by one first)."""
@@ -150,7 +162,8 @@ def trajectory_dpo_loss(
 
     ``step_scores`` are the beta-scaled step rewards (:func:`implicit_step_rewards`); ``pairs`` are the
     (success, failure) batch indices of :func:`densegym.trainers.estimators.oprl.oprl_pairs`. With no pairs the
-    loss is 0 (detached from nothing: the caller should skip the optimizer step, ``metrics["pairs"] == 0``).
+    loss is a zero still attached to the graph; the caller should skip the optimizer step (``metrics["pairs"]``
+    is 0).
     At initialisation (``pi_phi == pi_old``) every pair's loss is ``log 2``.
     """
     if not pairs:

@@ -23,7 +23,8 @@ pytest.importorskip("transformers")
 
 @pytest.fixture(scope="module")
 def probe():
-    from densegym.models.tiny import build_tiny_model, build_tiny_tokenizer
+    tiny_models = pytest.importorskip("densegym.models.tiny")
+    build_tiny_model, build_tiny_tokenizer = tiny_models.build_tiny_model, tiny_models.build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
     model = build_tiny_model(tokenizer, seed=1, num_hidden_layers=2, hidden_size=32, intermediate_size=64,

@@ -84,7 +84,8 @@ def test_registry_names_configs_and_error():
 def test_every_estimator_returns_one_value_per_turn():
     batch = [
         traj("g", [0.5, -1.0, 2.0], outcome=1.0, anchors=["a", "b", "c"], token_counts=[2, 3, 1],
-             components=[{"info_gain": 0.1, "prm": 0.2}, {"info_gain": -0.1, "prm": 0.0}, {"info_gain": 0.0, "prm": 1.0}]),
+             components=[{"info_gain": 0.1, "prm": 0.2}, {"info_gain": -0.1, "prm": 0.0},
+                         {"info_gain": 0.0, "prm": 1.0}]),
         traj("g", [0.0], outcome=0.0, anchors=["a"], token_counts=[4],
              components=[{"info_gain": 0.0, "prm": -0.5}]),
     ]

@@ -21,13 +21,15 @@ from densegym.trainers.losses import (  # noqa: E402
     token_entropy,
     trajectory_dpo_loss,
     trajectory_scores,
+    turn_values_to_tokens,
 )
 from tests.trainers.helpers import traj  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    from densegym.models.tiny import build_tiny_model, build_tiny_tokenizer
+    tiny_models = pytest.importorskip("densegym.models.tiny")
+    build_tiny_model, build_tiny_tokenizer = tiny_models.build_tiny_model, tiny_models.build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
     model = build_tiny_model(
@@ -133,7 +135,8 @@ def test_masked_positions_cannot_change_the_loss_or_get_gradient():
         assert torch.any(logprobs.grad[~masked] != 0)
         logprobs.grad = entropy.grad = None
         garbage = torch.where(masked, torch.tensor(float("nan")), torch.zeros(()))
-        perturbed = dict(ref_logprobs=ref + garbage, kl_coef=0.05, entropy=entropy.detach() + garbage, entropy_coef=0.01)
+        perturbed = dict(ref_logprobs=ref + garbage, kl_coef=0.05, entropy=entropy.detach() + garbage,
+                         entropy_coef=0.01)
         other, _ = policy_loss(logprobs.detach() + torch.where(masked, torch.tensor(-float("inf")), torch.zeros(())),
                                old + garbage, adv + garbage, mask, agg=agg, **perturbed)
         assert float(other) == float(loss.detach())
@@ -224,6 +227,12 @@ def test_dpo_loss_without_pairs_and_score_aggregations():
     np.testing.assert_allclose(trajectory_scores(q, turn_mask, "mean").detach().numpy(), [0.3, 0.1], atol=1e-7)
     np.testing.assert_allclose(trajectory_scores(q, turn_mask, "sum").detach().numpy(), [0.6, 0.1], atol=1e-7)
     loss, metrics = trajectory_dpo_loss(q, turn_mask, [])
-    assert float(loss) == 0.0 and metrics["pairs"] == 0
+    assert float(loss.detach()) == 0.0 and metrics["pairs"] == 0
     loss, _ = trajectory_dpo_loss(q, turn_mask, [(0, 1)], traj_score_agg="sum")
-    assert float(loss) == pytest.approx(-math.log(1 / (1 + math.exp(-0.5))), abs=1e-6)
+    assert float(loss.detach()) == pytest.approx(-math.log(1 / (1 + math.exp(-0.5))), abs=1e-6)
+
+
+def test_turn_values_to_tokens_follows_the_turn_ids():
+    turn_ids = torch.tensor([[-1, 0, 0, -1, 1, -1], [-1, -1, 0, -1, -1, -1]])
+    out = turn_values_to_tokens([np.array([0.5, -1.0]), [2.0]], turn_ids)
+    np.testing.assert_allclose(out.numpy(), [[0, 0.5, 0.5, 0, -1.0, 0], [0, 0, 2.0, 0, 0, 0]])

@@ -222,3 +222,12 @@ def test_pure_step_baseline_verifiable_reward_and_returns():
         pure(batch)  # the default token baseline needs token counts
     with_counts = pure(batch, PUREConfig(reward_mode="PRM"), token_counts=[[1, 1], [2]])
     np.testing.assert_allclose(with_counts[1], [-0.2 - 2 * (0.5 / 2)])
+
+
+def test_pure_with_constant_turn_rewards_is_rloo_on_success():
+    """Section 10(e)5 for PURE: equal constant turn rewards cancel in the baseline, leaving the verifiable RLOO."""
+    batch = [traj("g", [0.4] * 3, success=s) for s in (True, False, False, True)]
+    adv = pure(batch, PUREConfig(reward_baseline="step"))
+    success_batch = [traj("g", [0.0] * 3, outcome=float(s)) for s in (True, False, False, True)]
+    for a, b in zip(adv, rloo(success_batch)):
+        np.testing.assert_allclose(a, b, atol=1e-12)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from densegym.trainers.estimators import TurnConfig, turn, turn_with_mask
+from densegym.trainers.estimators.turn import commit_index
 from tests.trainers.helpers import traj
 
 
@@ -120,3 +121,13 @@ def test_unknown_options_raise():
         turn([traj("g", [1.0])], TurnConfig(normalization="index"))
     with pytest.raises(ValueError, match="mode"):
         turn([traj("g", [1.0])], TurnConfig(mode="tree"))
+
+
+def test_commit_rule_takes_a_maximal_candidate_uniformly():
+    """Section 4(e)6: the committed action always has the maximal reward among the K candidates."""
+    rng = np.random.default_rng(0)
+    picks = [commit_index([2.0, -2.0, 2.0, 0.0], rng) for _ in range(200)]
+    assert set(picks) == {0, 2}
+    assert commit_index([0.0, 1.0, 0.5], rng) == 1
+    with pytest.raises(ValueError):
+        commit_index([], rng)

@@ -67,7 +67,13 @@ def _normalize(values: np.ndarray, pool: np.ndarray, config: GiGPOConfig) -> np.
     raise ValueError(f"unknown mode {config.mode!r}; use 'mean_norm' or 'mean_std_norm'")
 
 
-def anchor_groups(batch: Sequence[Trajectory], members: Sequence[int], config: GiGPOConfig) -> list[list[tuple[int, int]]]:
+def _similar(a: str, b: str, threshold: float) -> bool:
+    return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
+
+
+def anchor_groups(
+    batch: Sequence[Trajectory], members: Sequence[int], config: GiGPOConfig
+) -> list[list[tuple[int, int]]]:
     """The anchor-state groups ``G^S`` of one task group, as lists of (trajectory, turn)."""
     groups: list[list[tuple[int, int]]] = []
     index: dict[str, int] = {}
@@ -79,10 +85,7 @@ def anchor_groups(batch: Sequence[Trajectory], members: Sequence[int], config: G
                 continue
             key = anchor
             if anchor not in index and config.enable_similarity:
-                key = next(
-                    (k for k in index if difflib.SequenceMatcher(None, k, anchor).ratio() >= config.similarity_threshold),
-                    anchor,
-                )
+                key = next((k for k in index if _similar(k, anchor, config.similarity_threshold)), anchor)
             if key not in index:
                 index[key] = len(groups)
                 groups.append([])

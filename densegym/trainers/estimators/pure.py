@@ -89,7 +89,7 @@ def pure(
             totals = np.array([r_star[i].sum() for i in members])
             if config.reward_baseline == "token":
                 counts = [
-                    np.asarray(token_counts[i], dtype=np.float64) if token_counts is not None else _token_counts(batch[i])
+                    _token_counts(batch[i]) if token_counts is None else np.asarray(token_counts[i], dtype=np.float64)
                     for i in members
                 ]
                 lengths = np.array([c.sum() for c in counts])
