@@ -17,14 +17,20 @@ from densegym.rewards.info_gain import (
 from densegym.trainers.estimators import IGPOConfig, igpo
 from densegym.trajectory import Trajectory, Turn
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from tests.helpers import require
+
+try:
+    import torch
+    import transformers  # noqa: F401
+except ImportError:
+    torch = None
 
 
 @pytest.fixture(scope="module")
 def probe():
-    tiny_models = pytest.importorskip("densegym.models.tiny")
-    build_tiny_model, build_tiny_tokenizer = tiny_models.build_tiny_model, tiny_models.build_tiny_tokenizer
+    """A real tiny Qwen2 (``densegym.models.tiny``) as the rollout policy; needs the [train] extra."""
+    require(torch is not None, "torch and transformers", 'pip install "densegym[train]"')
+    from densegym.models.tiny import build_tiny_model, build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
     model = build_tiny_model(tokenizer, seed=1, num_hidden_layers=2, hidden_size=32, intermediate_size=64,
