@@ -231,3 +231,10 @@ def test_pure_with_constant_turn_rewards_is_rloo_on_success():
     success_batch = [traj("g", [0.0] * 3, outcome=float(s)) for s in (True, False, False, True)]
     for a, b in zip(adv, rloo(success_batch)):
         np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_oprl_unknown_switches_raise():
+    batch = [traj("a", [0.0], outcome=1.0)]
+    for bad in (OPRLConfig(variant="ppo"), OPRLConfig(step_baseline_scope="last"), OPRLConfig(reward_norm="z")):
+        with pytest.raises(ValueError):
+            oprl(batch, bad, step_rewards=[np.zeros(1)])

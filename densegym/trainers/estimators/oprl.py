@@ -107,6 +107,8 @@ def oprl(
         raise ValueError(f"unknown variant {config.variant!r}; use 'rloo', 'grpo' or 'reinforce_pp'")
     if config.step_baseline_scope not in ("all_steps_in_group", "first_row_per_traj"):
         raise ValueError(f"unknown step_baseline_scope {config.step_baseline_scope!r}")
+    if config.reward_norm not in ("batch_norm", "none"):
+        raise ValueError(f"unknown reward_norm {config.reward_norm!r}; use 'batch_norm' or 'none'")
     if step_rewards is None:
         step_rewards = [turn_rewards(traj, config.step_reward_key) for traj in batch]
     for i, (traj, r) in enumerate(zip(batch, step_rewards)):
