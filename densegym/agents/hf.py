@@ -236,12 +236,18 @@ class HFAgent:
                 f"{limit} positions; shorten the conversation or max_new_tokens"
             )
         sample = temperature > 0
+        # Every knob that shapes the distribution is set explicitly: generate() fills the ones left None
+        # from the checkpoint's generation_config (a Qwen checkpoint brings repetition_penalty=1.05, top_k=20).
         config = GenerationConfig(
             max_new_tokens=max_new,
+            min_new_tokens=0,
             do_sample=sample,
-            temperature=temperature if sample else None,
-            top_p=top_p if sample else None,
-            top_k=self.top_k if sample else None,
+            num_beams=1,
+            temperature=temperature if sample else 1.0,
+            top_p=top_p if sample else 1.0,
+            top_k=self.top_k if sample else 0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.pad_token_id,
             return_dict_in_generate=True,

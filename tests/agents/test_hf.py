@@ -11,7 +11,7 @@ pytest.importorskip("transformers", reason="needs the train extra: pip install '
 
 import densegym  # noqa: E402,F401
 from densegym.agents.base import AgentError  # noqa: E402
-from densegym.agents.hf import HFAgent, sequence_logprobs  # noqa: E402
+from densegym.agents.hf import HFAgent, left_pad, sequence_logprobs  # noqa: E402
 from densegym.models import build_tiny_model, build_tiny_tokenizer, save_tiny  # noqa: E402
 from densegym.models.tiny import IM_END  # noqa: E402
 
@@ -180,3 +180,20 @@ def test_tiny_agent_plays_sokoban_turns(taught_agent, tiny_model, tiny_tokenizer
         finally:
             for env in envs:
                 env.close()
+
+
+def test_checkpoint_generation_defaults_do_not_change_sampling(tiny_tokenizer, sokoban_conversations):
+    """A checkpoint's generation_config (repetition penalty, top-k, min tokens) must not shape the samples."""
+    plain = build_tiny_model(tiny_tokenizer, seed=0, num_hidden_layers=1)
+    opinionated = build_tiny_model(tiny_tokenizer, seed=0, num_hidden_layers=1)
+    opinionated.generation_config.update(repetition_penalty=3.0, top_k=2, min_new_tokens=8, temperature=0.1)
+    convs = sokoban_conversations[:2]
+    a = HFAgent(plain, tiny_tokenizer, max_new_tokens=8, seed=2).act(convs)
+    b = HFAgent(opinionated, tiny_tokenizer, max_new_tokens=8, seed=2).act(convs)
+    assert [o.action_ids for o in a] == [o.action_ids for o in b]
+    # and the checkpoint settings would have mattered had generate() used them
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        ids, mask = left_pad([HFAgent(plain, tiny_tokenizer).prompt_ids(c) for c in convs], 0)
+        leaked = opinionated.generate(input_ids=ids, attention_mask=mask, max_new_tokens=8, do_sample=True)
+    assert leaked[:, ids.shape[1]:].tolist() != [o.action_ids for o in a]
