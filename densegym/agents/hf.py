@@ -22,6 +22,7 @@ What it returns, exactly (per conversation, an :class:`AgentOutput`):
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,12 @@ def sequence_logprobs(
     full = [list(p) + list(a) for p, a in zip(prompt_ids, action_ids)]
     ids, mask = left_pad(full, pad_token_id, device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-    width = ids.shape[1]
+    # Actions are right-aligned, so the last `keep` columns hold every logit we need: asking the model for
+    # those only saves a (batch x prompt x vocab) tensor, which for a real vocabulary is most of the memory.
+    keep = max(len(a) for a in action_ids) + 1
+    extra = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, **extra).logits
+    width = logits.shape[1]
     out = []
     for i, a in enumerate(action_ids):
         n = len(a)
@@ -72,7 +77,7 @@ def sequence_logprobs(
             continue
         # logits at column c predict the token at column c + 1; the action fills the last n columns
         step_logits = logits[i, width - n - 1 : width - 1].float()
-        targets = ids[i, width - n :]
+        targets = ids[i, ids.shape[1] - n :]
         out.append(torch.log_softmax(step_logits, dim=-1).gather(-1, targets[:, None]).squeeze(-1))
     return out
 
@@ -255,15 +260,24 @@ class HFAgent:
         )
         ids, mask = left_pad(prompts, self.pad_token_id, self.device)
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
-            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
-        generated = out.sequences[:, ids.shape[1] :]
-        if not out.logits:
-            return [([], []) for _ in prompts]
-        logits = torch.stack(out.logits, dim=1).float()  # (batch, steps, vocab)
-        logps = torch.log_softmax(logits, dim=-1).gather(-1, generated[:, : logits.shape[1], None]).squeeze(-1)
+        was_training = self.model.training
+        self.model.eval()  # a trainer may hand us its model in train mode (dropout)
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+                generated = out.sequences[:, ids.shape[1] :]
+                # one step at a time: a float32 (batch x steps x vocab) tensor would not fit for real vocabularies
+                logps = torch.stack(
+                    [
+                        torch.log_softmax(step.float(), dim=-1).gather(-1, generated[:, t, None]).squeeze(-1)
+                        for t, step in enumerate(out.logits)
+                    ],
+                    dim=1,
+                ) if out.logits else torch.zeros((len(prompts), 0))
+        finally:
+            self.model.train(was_training)
         stops = set(self.stop_token_ids)
         results = []
         for row, row_logps in zip(generated.tolist(), logps.tolist()):
@@ -276,13 +290,18 @@ class HFAgent:
     ) -> list[list[float]]:
         """Teacher-forced recomputation of ``action_logprobs`` (same definition, see the module docstring)."""
         out: list[list[float]] = []
-        with torch.no_grad():
-            for start in range(0, len(prompt_ids), self.batch_size):
-                chunk = sequence_logprobs(
-                    self.model,
-                    prompt_ids[start : start + self.batch_size],
-                    action_ids[start : start + self.batch_size],
-                    self.pad_token_id,
-                )
-                out.extend(t.tolist() for t in chunk)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(prompt_ids), self.batch_size):
+                    chunk = sequence_logprobs(
+                        self.model,
+                        prompt_ids[start : start + self.batch_size],
+                        action_ids[start : start + self.batch_size],
+                        self.pad_token_id,
+                    )
+                    out.extend(t.tolist() for t in chunk)
+        finally:
+            self.model.train(was_training)
         return out

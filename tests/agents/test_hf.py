@@ -197,3 +197,15 @@ def test_checkpoint_generation_defaults_do_not_change_sampling(tiny_tokenizer, s
         ids, mask = left_pad([HFAgent(plain, tiny_tokenizer).prompt_ids(c) for c in convs], 0)
         leaked = opinionated.generate(input_ids=ids, attention_mask=mask, max_new_tokens=8, do_sample=True)
     assert leaked[:, ids.shape[1]:].tolist() != [o.action_ids for o in a]
+
+
+def test_act_and_logprobs_leave_a_trainers_mode_alone(tiny_model, tiny_tokenizer, sokoban_conversations):
+    agent = HFAgent(tiny_model, tiny_tokenizer, max_new_tokens=3, seed=0)
+    tiny_model.train()
+    try:
+        [out] = agent.act(sokoban_conversations[:1])
+        assert tiny_model.training
+        assert agent.logprobs([out.prompt_ids, out.prompt_ids], [out.action_ids, []])[1] == []
+        assert tiny_model.training
+    finally:
+        tiny_model.eval()
