@@ -245,10 +245,13 @@ class DuckDBBackend(Backend):
             kinds = ", ".join(s.type.name for s in statements) or "nothing"
             raise QueryRefused(f"DuckDB reads this as {kinds}; only one SELECT statement may run.")
         deadline = time.monotonic() + self.limits.time_s
-        timer = threading.Timer(self.limits.time_s, self.con.interrupt)
+        # A cursor per query: closing it ends a result that the row cap left unfinished (an infinite
+        # recursive CTE keeps running in the background otherwise and blocks the next query).
+        cur = self.con.cursor()
+        timer = threading.Timer(self.limits.time_s, cur.interrupt)
         timer.start()
         try:
-            cur = self.con.execute(sql)
+            cur.execute(sql)
             columns = tuple(d[0] for d in cur.description or ())
             rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
         except duckdb.InterruptException:
@@ -261,6 +264,8 @@ class DuckDBBackend(Backend):
             raise QueryError(f"{type(exc).__name__}: {exc}") from None
         finally:
             timer.cancel()
+            cur.interrupt()  # stop what the row cap left running before closing, or close() waits for it
+            cur.close()
         return QueryResult(columns, tuple(rows), truncated)
 
     def close(self) -> None:

@@ -52,6 +52,12 @@ class QueryRefused(ValueError):
 ACCEPTED = "Only one read-only query is accepted: SELECT ... or WITH ... SELECT ... (no ';'-separated statements)."
 
 
+def _looks_like_a_file(table: exp.Table) -> bool:
+    """DuckDB reads ``FROM 'data.csv'`` as a file (a replacement scan); no table here has such a name."""
+    name = table.name
+    return isinstance(table.this, exp.Literal) or any(ch in name for ch in "/\\.:")
+
+
 def check_query(sql: str, dialect: str) -> str:
     """Return ``sql`` ready to run (trimmed, one trailing ';' removed) or raise :class:`QueryRefused`."""
     if len(sql) > MAX_SQL_CHARS:
@@ -86,6 +92,8 @@ def check_query(sql: str, dialect: str) -> str:
             raise QueryRefused(
                 f"the query contains a {node.key.upper()} clause; the database is read-only. {ACCEPTED}"
             )
+        if isinstance(node, exp.Table) and _looks_like_a_file(node):
+            raise QueryRefused(f"reading the file {node.name!r} is not allowed: query the database's tables.")
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in FORBIDDEN_FUNCTIONS:
