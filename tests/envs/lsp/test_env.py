@@ -1,0 +1,320 @@
+"""LSPCode-v0 end to end with the real language server and real sandboxed pytest runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lsprotocol")
+
+from densegym.envs.lsp.rewards import lanser_reward
+from densegym.envs.lsp.tasks import DOMAINS, LspTask, generate
+from densegym.sandbox.processes import live_processes_in_group
+
+
+def act(body: str) -> str:
+    return f"<action>{body}</action>"
+
+
+def custom_task(domain: str, files: dict[str, str], name: str) -> LspTask:
+    d = DOMAINS[domain]
+    return LspTask(f"custom:{name}", domain, 1, {**d.files, **files}, dict(d.files), d.tests, ())
+
+
+# ---- solving, and the rewards of a whole episode --------------------------------------------------------
+
+
+def test_oracle_solves_a_hard_task_and_the_gated_rewards_pay(lsp_env):
+    obs, info = lsp_env.reset(options={"task": "lsp:textkit:d3:2"})
+    d0, phi0 = info["privileged"]["diag_count"], info["privileged"]["tests_fraction"]
+    assert d0 > 0 and "Hidden tests passing now" in obs
+    totals: dict[str, float] = {}
+    for _ in range(10):
+        obs, reward, terminated, truncated, info = lsp_env.step(lsp_env.oracle_action())
+        for k, v in info["reward_components"].items():
+            totals[k] = totals.get(k, 0.0) + v
+        if terminated or truncated:
+            break
+    assert terminated and info["success"] and info["outcome"] == 1.0
+    assert phi0 < 1.0 and totals["outcome"] == 1.0 and totals["tests"] == pytest.approx(1.0 - phi0)
+    # G-RA: held back until the end, then D_0 - D_T and the safe fraction of edits.
+    assert info["reward_components"]["diagnostics"] == pytest.approx(d0)
+    assert info["reward_components"]["safety"] == 1.0
+    assert totals["diagnostics"] == pytest.approx(d0)
+
+
+def test_deleting_code_to_silence_diagnostics_does_not_pay(lsp_env):
+    tid = next(t for t in ("lsp:inventory:d1:0", "lsp:ledger:d1:0") if generate(t).defects[0].op == "undefined_name")
+    task = generate(tid)
+    lsp_env.reset(options={"task": tid})
+    defect = task.defects[0]
+    module = defect.file[:-3].replace("/", ".")
+    function = defect.note.rsplit(" in ", 1)[1].rstrip("()")
+    _, _, _, _, info = lsp_env.step(act(f"edit py://{module}#{function}\n"))
+    lsp = info["lsp"]
+    assert lsp["diag_delta"] > 0  # the checker is silenced ...
+    assert lsp["safety_ok"] is False and f"{module}:{function}" in lsp["removed_symbols"]  # ... but flagged
+    assert info["reward_components"]["diagnostics"] == 0.0  # held back by the gate
+    _, _, terminated, _, info = lsp_env.step(act("submit"))
+    assert terminated and not info["success"]
+    assert info["reward_components"]["diagnostics"] == 0.0 and info["reward_components"]["safety"] == 0.0
+
+
+# ---- Eq. 5.1 turn by turn with the real server -----------------------------------------------------------
+
+FIVE_ERRORS = '''"""Five errors in one function."""
+
+from inventory.items import Item
+
+
+def broken(item: Item) -> float:
+    a = item.unit_prise
+    b = item.weigth_kg
+    c = undefined_one
+    d = undefined_two
+    e = undefined_three
+    return a + b + c + d + e
+'''
+
+TWO_LEFT = '''def broken(item: Item) -> float:
+    a = item.unit_price
+    b = item.weight_kg
+    c = 1.0
+    d = undefined_two
+    e = undefined_three
+    return a + b + c + d + e
+'''
+
+
+def test_worked_example_shape_with_the_real_server(raw_env):
+    """D: 5 -> 2 with a structural selector (alpha = 1) and a safe edit: r = 0.5 * 3 + 0.4 = 1.9 (Eq. 5.1)."""
+    raw_env.reset(options={"task": custom_task("inventory", {"inventory/extra.py": FIVE_ERRORS}, "five")})
+    assert raw_env._view.d == 5.0
+    weights = {"diagnostics": 0.5, "safety": 0.4, "ambiguity": 0.1}
+    _, reward, _, _, info = raw_env.step(act(f"edit py://inventory.extra#broken\n{TWO_LEFT}"))
+    c = info["reward_components"]
+    assert info["lsp"]["diag_count"] == 2.0 and info["lsp"]["safety_ok"] is True and info["lsp"]["alpha_conf"] == 1.0
+    assert sum(weights[k] * c[k] for k in weights) == pytest.approx(lanser_reward(5, 2, 1, 1.0)) == pytest.approx(1.9)
+    # A fuzzy anchor (alpha < 1): the components still rebuild Eq. 5.1 exactly.
+    _, _, _, _, info = raw_env.step(act('edit anchor://inventory/extra.py#"d = undefined_2"\nd = 2.0'))
+    c, lsp = info["reward_components"], info["lsp"]
+    assert 0.6 <= lsp["alpha_conf"] < 1.0 and lsp["diag_count"] == 1.0
+    expected = lanser_reward(2, 1, 1, lsp["alpha_conf"])
+    assert sum(weights[k] * c[k] for k in weights) == pytest.approx(expected, abs=1e-12)
+
+
+# ---- language-server actions ------------------------------------------------------------------------------
+
+
+def test_rename_changes_every_call_site(lsp_env):
+    lsp_env.reset(options={"task": custom_task("geometry", {}, "rename")})
+    before = {f: lsp_env.ws.read(f) for f in lsp_env.ws.files(".py")}
+    uses = sum(text.count("distance") for text in before.values())
+    assert uses >= 4  # the definition, an import and two calls
+    _, _, _, _, info = lsp_env.step(act("rename py://geometry.vectors#distance dist_between"))
+    assert info["action_valid"], info["action_error"]
+    after = {f: lsp_env.ws.read(f) for f in lsp_env.ws.files(".py")}
+    assert sum(t.count("distance") for t in after.values()) == 0
+    assert sum(t.count("dist_between") for t in after.values()) == uses
+    assert lsp_env._diags == [] and info["lsp"]["safety_ok"] is True and info["lsp"]["removed_symbols"] == []
+
+
+def test_rename_refused_where_nothing_is_renamable(lsp_env):
+    lsp_env.reset(options={"task": custom_task("geometry", {}, "rename2")})
+    digest = lsp_env.ws.digest()
+    _, _, _, _, info = lsp_env.step(act("rename geometry/vectors.py@L1:C1 other"))
+    assert not info["action_valid"] and lsp_env.ws.digest() == digest
+
+
+def test_hover_definition_references_and_views(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "nav")})
+    obs, *_ = lsp_env.step(act("hover py://ledger.transfers#transfer"))
+    assert "def transfer" in obs and "source: Account" in obs
+    obs, _, _, _, info = lsp_env.step(act('definition anchor://ledger/transfers.py#"source.withdraw(cents)"'))
+    assert "ledger/transfers.py" in obs or "ledger/accounts.py" in obs
+    obs, *_ = lsp_env.step(act("references py://ledger.accounts#Account"))
+    assert "ledger/interest.py" in obs and "ledger/transfers.py" in obs
+    obs, *_ = lsp_env.step(act("view ledger/accounts.py:8-9"))
+    assert obs.splitlines()[1].startswith("   8 | class Account")
+    obs, _, _, _, info = lsp_env.step(act("diagnostics"))
+    assert obs == "Diagnostics: none." and info["action_valid"]
+
+
+# ---- hostile input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        act("view ../../etc/passwd"),
+        act("view /etc/passwd"),
+        act("edit /tmp/evil.py\nprint('x')"),
+        act("edit ../evil.py\nprint('x')"),
+        act("edit pyrightconfig.json\n{}"),
+        act("edit ledger/notes.txt\nhello"),
+        act("diagnostics ../../etc"),
+        act("edit ledger/accounts.py\x00\nx"),
+        act("frobnicate everything"),
+        act("rename py://ledger.accounts#Account class"),
+        "no tags at all 🙂 中文",
+        act("view " + "a/" * 5000 + "x.py"),
+        act("edit ledger/accounts.py\n" + "x" * 15_000),
+    ],
+)
+def test_hostile_actions_change_nothing(lsp_env, action):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "hostile")})
+    digest = lsp_env.ws.digest()
+    obs, reward, terminated, truncated, info = lsp_env.step(action)
+    if "x" * 15_000 in action:  # a big but legal edit is accepted; the rest must be refused
+        assert info["action_valid"]
+        return
+    assert not info["action_valid"] and info["reward_components"]["format"] == -1.0
+    assert obs.startswith("Invalid action:") and not terminated
+    assert lsp_env.ws.digest() == digest
+    assert not Path("/tmp/evil.py").exists()
+    # ... and the env keeps working.
+    _, _, _, _, info = lsp_env.step(act("files"))
+    assert info["action_valid"]
+
+
+def test_megabyte_action_is_refused(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "huge")})
+    obs, _, _, _, info = lsp_env.step(act("edit ledger/accounts.py\n" + "x" * 2_000_000))
+    assert not info["action_valid"] and "characters long" in obs
+
+
+def test_planted_symlink_is_not_followed(lsp_env, tmp_path):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "symlink")})
+    secret = tmp_path / "secret.py"
+    secret.write_text("SECRET = 1\n")
+    os.symlink(secret, lsp_env.ws.root / "ledger" / "link.py")
+    try:
+        for action in ("view ledger/link.py", "edit ledger/link.py\nx = 2\n", "view anchor://ledger/link.py#SECRET"):
+            _, _, _, _, info = lsp_env.step(act(action))
+            assert not info["action_valid"] and "symlink" in info["action_error"]
+        assert secret.read_text() == "SECRET = 1\n"
+    finally:
+        (lsp_env.ws.root / "ledger" / "link.py").unlink()
+
+
+def test_unicode_edit_keeps_the_server_in_sync(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "unicode")})
+    line = '    """Emoji 😀 and ünïcode: columns count in UTF-16."""\n'
+    _, _, _, _, info = lsp_env.step(act(f"edit ledger/transfers.py:6\ndef transfer(source: Account, target: Account, cents: int) -> None:\n{line}"))
+    assert info["action_valid"] and lsp_env._diags == []
+    _, _, _, _, info = lsp_env.step(act('edit anchor://ledger/transfers.py#"target.deposit(cents)"\ntarget.deposit(centz)'))
+    assert [d["range"] for d in lsp_env._diags if d["rule"] == "reportUndefinedVariable"] == [[8, 19, 8, 24]]
+
+
+# ---- tests in the sandbox ---------------------------------------------------------------------------------
+
+
+def test_test_code_cannot_touch_the_workspace_or_the_host(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "tamper")})
+    target = lsp_env.ws.root / "ledger" / "accounts.py"
+    original = target.read_text()
+    escape = Path(sys.prefix) / "densegym-tamper.txt"
+    evil = (
+        "import pathlib\n"
+        f"pathlib.Path({str(target)!r}).write_text('hacked')\n"
+        f"pathlib.Path({str(escape)!r}).write_text('hacked')\n"
+    )
+    lsp_env.step(act(f"edit ledger/__init__.py\n{evil}"))
+    obs, _, _, _, info = lsp_env.step(act("run_tests"))
+    assert target.read_text() == original and not escape.exists()
+
+
+def test_infinite_loop_and_output_flood_in_tests_are_stopped(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "loop")})
+    lsp_env.step(act("edit ledger/__init__.py\nwhile True:\n    pass\n"))
+    obs, _, _, _, info = lsp_env.step(act("run_tests"))
+    assert "stopped after" in obs and info["lsp"]["tests_passed"] == 0
+    lsp_env.step(act("edit ledger/__init__.py\nimport sys\nwhile True:\n    sys.stdout.write('spam ' * 10000)\n"))
+    obs, _, _, _, info = lsp_env.step(act("run_tests"))
+    assert "printed more than" in obs and info["lsp"]["tests_passed"] == 0
+    assert len(obs) < 6_000
+
+
+# ---- server failures --------------------------------------------------------------------------------------
+
+
+def test_crashed_server_is_restarted_and_the_episode_continues(lsp_env):
+    lsp_env.reset(options={"task": "lsp:ledger:d1:0"})
+    before = lsp_env._diags
+    os.killpg(lsp_env.session.client.pid, signal.SIGKILL)
+    obs, _, _, _, info = lsp_env.step(act("hover py://ledger.transfers#transfer"))
+    assert obs.startswith("[note] the language server failed") and info["lsp"]["server_restarted"]
+    assert "def transfer" in obs
+    _, _, _, _, info = lsp_env.step(act("diagnostics"))
+    assert info["action_valid"] and lsp_env.session.diagnostics() == before
+
+
+def test_hung_server_is_restarted(lsp_env):
+    lsp_env.reset(options={"task": "lsp:ledger:d1:0"})
+    pid = lsp_env.session.client.pid
+    children = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
+    for p in children:
+        os.kill(int(p), signal.SIGSTOP)
+    obs, _, _, _, info = lsp_env.step(act("hover py://ledger.transfers#transfer"))
+    assert obs.startswith("[note] the language server failed") and "did not answer" in obs
+    assert lsp_env.session.client.pid != pid
+    assert live_processes_in_group(pid) == []  # the old server is gone
+
+
+# ---- determinism, snapshots, lifetime ---------------------------------------------------------------------
+
+
+def test_same_task_and_actions_replay_to_the_same_rewards_and_bundles(lsp_env):
+    actions = [act("diagnostics"), lsp_env.oracle_action(), act("run_tests"), act("submit")]
+
+    def episode():
+        lsp_env.reset(options={"task": "lsp:planner:d2:3"})
+        out = []
+        for a in actions:
+            a = lsp_env.oracle_action() if "edit" in a else a
+            _, r, _, _, info = lsp_env.step(a)
+            out.append((r, info["reward_components"], info["lsp"]["bundle_id"]))
+        return out
+
+    assert episode() == episode()
+
+
+def test_snapshot_and_restore(lsp_env):
+    lsp_env.reset(options={"task": "lsp:gradebook:d1:2"})
+    snap = lsp_env.snapshot()
+    digest, diags = lsp_env.ws.digest(), lsp_env._diags
+    lsp_env.step(lsp_env.oracle_action())
+    assert lsp_env.ws.digest() != digest
+    lsp_env.restore(snap)
+    assert lsp_env.ws.digest() == digest and lsp_env.session.diagnostics() == diags
+
+
+def test_close_leaves_no_process_or_temp_dir():
+    from densegym.envs.lsp import LSPCodeEnv
+
+    before = set(os.listdir(tempfile.gettempdir()))
+    env = LSPCodeEnv()
+    env.reset(options={"task": "lsp:ledger:d1:0"})
+    env.step(act("run_tests"))
+    pid, root = env.session.client.pid, env.ws.root
+    env.close()
+    assert not root.exists()
+    assert live_processes_in_group(pid) == []
+    leftovers = {n for n in set(os.listdir(tempfile.gettempdir())) - before if n.startswith("densegym-")}
+    assert leftovers == set()
+    env.close()  # twice is fine
+
+
+def test_import_without_the_extra_names_it():
+    code = "import sys; sys.modules['pygls'] = None\ntry:\n    import densegym.envs.lsp\nexcept ImportError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert "pip install 'densegym[lsp]'" in out
+    out = subprocess.run([sys.executable, "-c", "import sys, densegym; print('pygls' in sys.modules)"],
+                         capture_output=True, text=True).stdout  # fmt: skip
+    assert out.strip() == "False"
