@@ -193,3 +193,42 @@ class ChatServer(ThreadingHTTPServer):
             response["prompt_token_ids"] = out.prompt_ids
             choice["token_ids"] = out.action_ids
         return response
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m densegym.agents.serve [MODEL_DIR]``: serve a local model (default: the tiny offline one)."""
+    import argparse
+
+    from densegym.agents.hf import HFAgent
+
+    parser = argparse.ArgumentParser(
+        prog="python -m densegym.agents.serve",
+        description="Serve a local transformers model on an OpenAI-compatible /v1/chat/completions endpoint.",
+    )
+    parser.add_argument("model", nargs="?", help="a model directory; default: build the tiny offline model")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--name", default=None, help="the model name clients send (default: tiny or the dir name)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    args = parser.parse_args(argv)
+    if args.model:
+        agent = HFAgent.from_pretrained(args.model, device=args.device)
+        name = args.name or args.model.rstrip("/").rsplit("/", 1)[-1]
+    else:
+        from densegym.models import build_tiny_model, build_tiny_tokenizer
+
+        tokenizer = build_tiny_tokenizer()
+        agent = HFAgent(build_tiny_model(tokenizer), tokenizer)
+        name = args.name or "tiny"
+    server = ChatServer(agent, model_name=name, host=args.host, port=args.port)
+    print(f"serving {name!r} at {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

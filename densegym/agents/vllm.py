@@ -98,12 +98,9 @@ class VLLMAgent:
             self.sampling_params(None if self.seed is None else (self.seed * 1_000_003 + call * 10_007 + i) % 2**31)
             for i in range(len(conversations))
         ]
+        extra = {"chat_template_kwargs": self.chat_template_kwargs} if self.chat_template_kwargs else {}
         results = self.llm.chat(
-            [self._messages(c) for c in conversations],
-            params,
-            use_tqdm=False,
-            add_generation_prompt=True,
-            chat_template_kwargs=self.chat_template_kwargs or None,
+            [self._messages(c) for c in conversations], params, use_tqdm=False, add_generation_prompt=True, **extra
         )
         return [self._to_output(r) for r in results]
 

@@ -209,3 +209,15 @@ def test_act_and_logprobs_leave_a_trainers_mode_alone(tiny_model, tiny_tokenizer
         assert tiny_model.training
     finally:
         tiny_model.eval()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none")
+def test_cuda_float32_and_bfloat16(tmp_path, sokoban_conversations):
+    path = save_tiny(tmp_path / "tiny", seed=0)
+    for dtype, tol in (("float32", 1e-3), ("bfloat16", 0.1)):  # bf16: cached decoding vs one pass differ
+        agent = HFAgent.from_pretrained(path, device="cuda", dtype=dtype, max_new_tokens=8, seed=0)
+        assert agent.device.type == "cuda" and next(agent.model.parameters()).dtype == getattr(torch, dtype)
+        outs = agent.act(sokoban_conversations)
+        again = agent.act(sokoban_conversations, seed=agent.seed * 1_000_003)  # the seed of its first call
+        assert [o.action_ids for o in again] == [o.action_ids for o in outs]
+        assert max_gap(outs, agent.logprobs([o.prompt_ids for o in outs], [o.action_ids for o in outs])) < tol

@@ -207,3 +207,38 @@ def test_bad_configuration_is_rejected():
         OpenAIAgent("127.0.0.1:8000", "m")
     with pytest.raises(ValueError, match="max_concurrency"):
         OpenAIAgent("http://127.0.0.1:8000/v1", "m", max_concurrency=0)
+
+
+def test_serve_command_answers_an_openai_agent():
+    """``python -m densegym.agents.serve --port 0`` in its own process, queried over HTTP, then stopped."""
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "densegym.agents.serve", "--port", "0", "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        for _ in range(50):  # bounded: warnings may precede the banner
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("serving"):
+                break
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", lines[-1] if lines else "")
+        assert match, "".join(lines)
+        [out] = OpenAIAgent(match.group(1), "tiny", max_tokens=4, seed=0, timeout=30).act(
+            [[{"role": "user", "content": "<action>up</action>"}]]
+        )
+        assert out.action_logprobs and all(lp <= 0 for lp in out.action_logprobs)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
