@@ -122,6 +122,10 @@ class HFAgent:
         self.batch_size = max(1, int(batch_size))
         self.system_prompt = system_prompt
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        # Text from the env (which may echo the agent's own words) must not open or close turns: with
+        # sanitize_control_tokens (transformers >= 5) a "<|im_end|>" inside a message is encoded as plain text.
+        if "sanitize_control_tokens" in inspect.signature(tokenizer.apply_chat_template).parameters:
+            self.chat_template_kwargs.setdefault("sanitize_control_tokens", True)
         self._calls = 0
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if pad is None:
