@@ -4,6 +4,7 @@ What it returns, exactly (per conversation, an :class:`AgentOutput`):
 
 * ``prompt_ids``: the whole chat-templated prompt, ``apply_chat_template(conversation,
   add_generation_prompt=True)``, ending with the opened assistant turn (``<|im_start|>assistant\\n``).
+  Control tokens written inside a message (an env echoing ``<|im_end|>``) are encoded as plain text.
 * ``action_ids``: the generated ids up to and including the first end-of-turn token (the tokenizer's eos,
   ``<|im_end|>`` where the vocabulary has it, and the checkpoint's generation eos ids). A generation cut by
   ``max_new_tokens`` has no end token. Padding is never included.
@@ -22,6 +23,7 @@ What it returns, exactly (per conversation, an :class:`AgentOutput`):
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,7 +114,7 @@ class HFAgent:
             raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         if temperature < 0 or not 0 < top_p <= 1:
             raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {temperature}, {top_p}")
-        self.model = model.eval()
+        self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature)
@@ -264,24 +266,17 @@ class HFAgent:
         )
         ids, mask = left_pad(prompts, self.pad_token_id, self.device)
         devices = [self.device] if self.device.type == "cuda" else []
-        was_training = self.model.training
-        self.model.eval()  # a trainer may hand us its model in train mode (dropout)
-        try:
-            with torch.no_grad(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
-                if seed is not None:
-                    torch.manual_seed(seed)
-                out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
-                generated = out.sequences[:, ids.shape[1] :]
-                # one step at a time: a float32 (batch x steps x vocab) tensor would not fit for real vocabularies
-                logps = torch.stack(
-                    [
-                        torch.log_softmax(step.float(), dim=-1).gather(-1, generated[:, t, None]).squeeze(-1)
-                        for t, step in enumerate(out.logits)
-                    ],
-                    dim=1,
-                ) if out.logits else torch.zeros((len(prompts), 0))
-        finally:
-            self.model.train(was_training)
+        with self._eval_mode(), torch.random.fork_rng(devices=devices, enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+            generated = out.sequences[:, ids.shape[1] :]
+            # one step at a time: a float32 (batch x steps x vocab) tensor would not fit for real vocabularies
+            logps = [
+                torch.log_softmax(step.float(), dim=-1).gather(-1, generated[:, t, None]).squeeze(-1)
+                for t, step in enumerate(out.logits)
+            ]
+        logps = torch.stack(logps, dim=1) if logps else torch.zeros((len(prompts), 0))
         stops = set(self.stop_token_ids)
         results = []
         for row, row_logps in zip(generated.tolist(), logps.tolist()):
@@ -294,18 +289,25 @@ class HFAgent:
     ) -> list[list[float]]:
         """Teacher-forced recomputation of ``action_logprobs`` (same definition, see the module docstring)."""
         out: list[list[float]] = []
+        with self._eval_mode():
+            for start in range(0, len(prompt_ids), self.batch_size):
+                chunk = sequence_logprobs(
+                    self.model,
+                    prompt_ids[start : start + self.batch_size],
+                    action_ids[start : start + self.batch_size],
+                    self.pad_token_id,
+                )
+                out.extend(t.tolist() for t in chunk)
+        return out
+
+    @contextlib.contextmanager
+    def _eval_mode(self):
+        """No gradients, eval mode (no dropout), and the caller's mode back afterwards: a trainer shares its
+        model with this agent and may hand it over in train mode."""
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
-                for start in range(0, len(prompt_ids), self.batch_size):
-                    chunk = sequence_logprobs(
-                        self.model,
-                        prompt_ids[start : start + self.batch_size],
-                        action_ids[start : start + self.batch_size],
-                        self.pad_token_id,
-                    )
-                    out.extend(t.tolist() for t in chunk)
+                yield
         finally:
             self.model.train(was_training)
-        return out
