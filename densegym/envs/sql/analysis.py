@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import re
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
+
+from densegym.envs.sql.guard import parse
 
 _WS = re.compile(r"\s+")
 _CATALOG_PREFIXES = ("sqlite_", "pg_", "duckdb_", "information_schema")
 
 
+def _tree(sql: str, dialect: str) -> exp.Expression | None:
+    try:
+        statements = parse(sql, dialect)
+    except SqlglotError:
+        return None
+    return statements[0] if len(statements) == 1 else None
+
+
 def canonical(sql: str, dialect: str) -> str:
     """One spelling per query up to whitespace, keyword case and identifier case (for ``redundancy``)."""
-    try:
-        return sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect, normalize=True)
-    except SqlglotError:
-        return _WS.sub(" ", sql.strip())
+    tree = _tree(sql, dialect)
+    return _WS.sub(" ", sql.strip()) if tree is None else tree.sql(dialect=dialect, normalize=True)
+
+
+def has_quoted_identifiers(sql: str, dialect: str) -> bool:
+    tree = _tree(sql, dialect)
+    return tree is None or any(i.quoted for i in tree.find_all(exp.Identifier))
 
 
 def unknown_names(sql: str, dialect: str, tables: dict[str, dict[str, str]]) -> list[str]:
@@ -27,9 +39,8 @@ def unknown_names(sql: str, dialect: str, tables: dict[str, dict[str, str]]) -> 
     Catches what some databases let through silently, e.g. SQLite reading ``"nme"`` as the string 'nme'
     when no column ``nme`` exists. A query sqlglot cannot analyse gets the benefit of the doubt.
     """
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
+    tree = _tree(sql, dialect)
+    if tree is None:
         return []
     known = {t.lower() for t in tables}
     if any(t.name.lower().startswith(_CATALOG_PREFIXES) for t in tree.find_all(exp.Table)):
@@ -44,7 +55,7 @@ def unknown_names(sql: str, dialect: str, tables: dict[str, dict[str, str]]) -> 
         return [f"table {name}" for name in missing]
     schema = {t.lower(): {c.lower(): typ for c, typ in cols.items()} for t, cols in tables.items()}
     try:
-        qualify(tree, schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
+        qualify(tree.copy(), schema=schema, dialect=dialect, validate_qualify_columns=True, quote_identifiers=False)
     except SqlglotError as exc:
         message = str(exc)
         if "could not be resolved" in message or "Unknown column" in message or "Column" in message:
@@ -60,9 +71,8 @@ def cte_prefixes(sql: str, dialect: str) -> list[str]:
 
     Reward-SQL's chain of CTEs treats each CTE as one reasoning step; a step is verified by executing it.
     """
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
+    tree = _tree(sql, dialect)
+    if tree is None:
         return []
     with_ = tree.args.get("with") or tree.args.get("with_")
     if not isinstance(with_, exp.With):
@@ -77,9 +87,8 @@ def cte_prefixes(sql: str, dialect: str) -> list[str]:
 
 
 def tables_in(sql: str, dialect: str) -> list[str]:
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
+    tree = _tree(sql, dialect)
+    if tree is None:
         return []
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     out = []

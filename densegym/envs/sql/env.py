@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag
-from densegym.envs.sql.analysis import canonical, cte_prefixes, tables_in, unknown_names
+from densegym.envs.sql.analysis import canonical, cte_prefixes, has_quoted_identifiers, tables_in, unknown_names
 from densegym.envs.sql.backends import Backend, Limits, QueryError, QueryRefused, QueryResult, open_backend
 from densegym.envs.sql.guard import check_query
 from densegym.envs.sql.match import partial_match, results_match
@@ -297,7 +297,7 @@ class SQLEnv(TextEnv):
         key = canonical(sql, backend.dialect)
         info: dict[str, Any] = {
             "executed": error is None,
-            "schema_ok": not unknown_names(sql, backend.dialect, backend.table_columns()),
+            "schema_ok": self._schema_ok(sql, error is None),
             "repeated": key in self._seen,
             "truncated": bool(result and result.truncated),
         }
@@ -324,6 +324,14 @@ class SQLEnv(TextEnv):
         obs = f"Answer submitted. It is {verdict}"
         self._last_obs = obs
         return StepOutcome(obs, terminated=True, success=matched, outcome=1.0 if matched else 0.0, info=info)
+
+    def _schema_ok(self, sql: str, executed: bool) -> bool:
+        # A query that ran names only existing tables and columns, except in SQLite, which reads a
+        # double-quoted name it cannot resolve as a string; only then, or after an error, ask sqlglot.
+        backend = self.backend
+        if executed and not (backend.name == "sqlite" and has_quoted_identifiers(sql, backend.dialect)):
+            return True
+        return not unknown_names(sql, backend.dialect, backend.table_columns())
 
     def _cte_score(self, prefixes: list[str]) -> float:
         ok = 0

@@ -8,6 +8,7 @@ statement that would only be stopped by the second lock never reaches it; neithe
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sqlglot
@@ -52,6 +53,13 @@ class QueryRefused(ValueError):
 ACCEPTED = "Only one read-only query is accepted: SELECT ... or WITH ... SELECT ... (no ';'-separated statements)."
 
 
+@functools.lru_cache(maxsize=512)
+def parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
+    """sqlglot's statements of ``sql``, cached: the guard, the redundancy and the schema checks of one
+    action all read the same tree. Callers that change a tree must ``copy()`` it first."""
+    return tuple(s for s in sqlglot.parse(sql, read=dialect) if s is not None)
+
+
 def _looks_like_a_file(table: exp.Table) -> bool:
     """DuckDB reads ``FROM 'data.csv'`` as a file (a replacement scan); no table here has such a name."""
     name = table.name
@@ -75,7 +83,7 @@ def check_query(sql: str, dialect: str) -> str:
     if first not in _QUERY_STARTS:
         raise QueryRefused(f"{first.upper() or 'this'} statements are refused: the database is read-only. {ACCEPTED}")
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        statements = parse(text, dialect)
     except SqlglotError:
         # sqlglot does not know every corner of every dialect; the database parses it and its own
         # read-only lock still holds, so an unparsable query is left to the database to judge.

@@ -1,31 +1,16 @@
 """Fixtures for the SQL env tests: a private PostgreSQL cluster, and small databases in a temp cache.
 
-The cluster is a real PostgreSQL server started with ``initdb`` / ``pg_ctl`` in a temp dir, listening on a
-unix socket only (``listen_addresses=''``), run as the ``postgres`` user when the tests run as root (CI),
-and stopped at teardown.
+The cluster is a real PostgreSQL server (``densegym.envs.sql.pgcluster``): ``initdb`` / ``pg_ctl`` in a temp
+dir, a unix socket only, run as the ``postgres`` user when the tests run as root (CI), stopped at teardown.
 """
 
 from __future__ import annotations
-
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 
 from tests.helpers import require
 
 PG_INSTALL = "apt-get install postgresql (Debian) and pip install 'densegym[sql]'"
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
 
 
 @pytest.fixture(scope="session")
@@ -37,37 +22,11 @@ def sql_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pg_admin():
     """The admin conninfo of a private PostgreSQL cluster (skipped locally, a failure in CI, when missing)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        psycopg = None
-    require(bool(initdb and pg_ctl) and psycopg is not None, "PostgreSQL (initdb, pg_ctl, psycopg)", PG_INSTALL)
-    as_root = os.geteuid() == 0
-    if as_root:
-        runuser = shutil.which("runuser")
-        require(runuser is not None, "runuser (to run PostgreSQL as the postgres user)", "apt-get install util-linux")
-        prefix = [runuser, "-u", "postgres", "--"]
-    else:
-        prefix = []
-    base = tempfile.mkdtemp(prefix="densegym-pg-")
-    data, sock = os.path.join(base, "data"), os.path.join(base, "sock")
-    os.makedirs(sock)
-    if as_root:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    user = "postgres"
-    subprocess.run(prefix + [initdb, "-D", data, "-U", user, "-A", "trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True)
-    options = f"-c listen_addresses='' -k {sock} -p 54329 -c fsync=off"
-    log = os.path.join(base, "log")
-    subprocess.run(prefix + [pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "start"], check=True,
-                   capture_output=True)
-    try:
-        yield f"host={sock} port=54329 user={user} dbname=postgres"
-    finally:
-        subprocess.run(prefix + [pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    from densegym.envs.sql.pgcluster import cluster_available, temporary_cluster
+
+    require(cluster_available(), "PostgreSQL (initdb, pg_ctl, runuser when root, psycopg)", PG_INSTALL)
+    with temporary_cluster() as dsn:
+        yield dsn
 
 
 def duckdb_available() -> bool:
