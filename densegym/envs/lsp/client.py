@@ -5,10 +5,11 @@ daemon thread and every call waits on it with a deadline. A deadline missed or a
 :class:`ServerFailure`; :class:`densegym.envs.lsp.session.ServerSession` restarts the server and
 replays the open documents.
 
-Freshness: after a ``didChange`` the client waits for the ``publishDiagnostics`` of that exact
-document version, then pulls ``textDocument/diagnostic`` for every file it needs, which the server
-answers from the current contents of all open documents (a change in one file can create errors in
-another).
+Freshness: the server handles messages in order, so a ``textDocument/diagnostic`` pull sent after a
+``didChange`` is answered from the current contents of every open document (a change in one file can
+create errors in another). ``wait_published`` waits for the pushed ``publishDiagnostics`` of an exact
+document version instead; pyright debounces those by about 200 ms, and the benchmark shows both give
+the same diagnostics.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class LspClient:
         self.docs: dict[str, tuple[int, str]] = {}  # rel path -> (version, text)
         self.server_info: dict[str, str] = {}
         self._published: dict[str, int | None] = {}
+        self.published_diagnostics: dict[str, list[T.Diagnostic]] = {}  # for servers without pull diagnostics
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="densegym-lsp", daemon=True)
@@ -96,6 +98,7 @@ class LspClient:
             if rel is not None:
                 with self._cond:
                     self._published[rel] = params.version
+                    self.published_diagnostics[rel] = list(params.diagnostics)
                     self._cond.notify_all()
 
         @client.feature(T.WORKSPACE_CONFIGURATION)

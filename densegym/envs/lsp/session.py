@@ -2,8 +2,9 @@
 
 Every ``.py`` file of the workspace is an open document, so the server analyses them from memory and
 a change in one file is seen by the others at once. ``sync`` pushes the workspace's current contents
-as incremental ``didChange`` notifications and waits for the diagnostics of each new version;
-``diagnostics`` pulls the current, normalised diagnostics of every file.
+as incremental ``didChange`` notifications (with ``freshness="push"`` it also waits for the published
+diagnostics of each new version); ``diagnostics`` returns the current, normalised diagnostics of every
+file (pulled, or the pushed ones of the current versions).
 
 A server that dies or misses a deadline is killed (with its whole process group), started again, and
 given every document afresh; the call is retried once and ``restarts`` says what happened, so that the
@@ -41,9 +42,14 @@ class ServerSession:
         *,
         timeout_s: float = 30.0,
         start_timeout_s: float = 120.0,
+        freshness: str = "pull",
     ):
+        if freshness not in ("pull", "push"):
+            raise ValueError(f"freshness must be 'pull' or 'push', got {freshness!r}")
         self.ws = workspace
         self.spec = server_spec(server)
+        # A server without pull diagnostics (pylsp) can only be waited on through its pushes.
+        self.freshness = freshness if self.spec.pull_diagnostics else "push"
         self.timeout_s = float(timeout_s)
         self.start_timeout_s = float(start_timeout_s)
         self.restarts: list[str] = []
@@ -105,8 +111,11 @@ class ServerSession:
                 if version != before:
                     changed.append((rel, version))
             client.files_changed(created, [r for r, _ in changed], deleted)
-            for rel, version in changed:
-                client.wait_published(rel, version)
+            if self.freshness == "push":
+                for rel, version in changed:
+                    client.wait_published(rel, version)
+                for rel in created:
+                    client.wait_published(rel, 1)
 
         self.call(push)
 
@@ -116,7 +125,8 @@ class ServerSession:
         def pull(client: LspClient) -> list[dict[str, Any]]:
             facts = []
             for rel in sorted(client.docs):
-                facts.extend(diagnostic_fact(rel, d) for d in client.diagnostics(rel) if int(d.severity or 1) <= 3)
+                found = client.diagnostics(rel) if self.freshness == "pull" else client.published_diagnostics.get(rel, [])
+                facts.extend(diagnostic_fact(rel, d) for d in found if int(d.severity or 1) <= 3)
             return sorted_diagnostics(facts)
 
         return self.call(pull)

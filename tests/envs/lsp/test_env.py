@@ -318,3 +318,21 @@ def test_import_without_the_extra_names_it():
     out = subprocess.run([sys.executable, "-c", "import sys, densegym; print('pygls' in sys.modules)"],
                          capture_output=True, text=True).stdout  # fmt: skip
     assert out.strip() == "False"
+
+
+def test_pushed_diagnostics_of_the_new_version_equal_the_pulled_ones(lsp_env):
+    task = generate("lsp:inventory:d3:4")
+    lsp_env.reset(options={"task": task})
+    session = lsp_env.session
+    try:
+        for files in (task.gold, task.files):
+            for d in task.defects:
+                lsp_env.ws.write(d.file, files[d.file])
+            session.freshness = "push"
+            session.sync()
+            pushed = session.diagnostics()
+            session.freshness = "pull"
+            assert pushed == session.diagnostics()
+        assert pushed  # the defective version has diagnostics
+    finally:
+        session.freshness = "pull"
