@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("torch", reason="needs the train extra: pip install 'densegym[train]'")
 pytest.importorskip("transformers", reason="needs the train extra: pip install 'densegym[train]'")
 
-from densegym.agents import AgentError, OpenAIAgent  # noqa: E402
+from densegym.agents import AgentError, OpenAIAgent, openai_compat  # noqa: E402
 from densegym.agents.hf import HFAgent  # noqa: E402
 from densegym.agents.serve import ChatHandler, ChatServer  # noqa: E402
 
@@ -70,9 +70,11 @@ def test_models_endpoint_and_bare_base_url(server):
 
 
 class FailingFirst(ChatHandler):
-    """Answers the first ``failures`` chat requests with HTTP 500, then serves normally."""
+    """Answers the first ``failures`` chat requests with ``status`` (HTTP 500 by default), then serves normally."""
 
     failures = 2
+    status = 500
+    reply_headers: dict[str, str] = {}
     lock = threading.Lock()
     seen = 0
 
@@ -82,17 +84,30 @@ class FailingFirst(ChatHandler):
             failing = type(self).seen <= self.failures
         if failing:
             self.read_json()
-            self.send_error_json(500, "the model worker crashed (injected)")
+            self.send_error_json(self.status, "the model worker crashed (injected)", self.reply_headers)
         else:
             super().do_POST()
 
 
-def test_server_errors_are_retried_then_succeed(hf_agent):
-    FailingFirst.seen = 0
-    with serve(hf_agent, FailingFirst) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=3, backoff=0.01)
+class RateLimitedFirst(FailingFirst):
+    status = 429
+    reply_headers = {"Retry-After": "0"}
+
+
+@pytest.mark.parametrize("handler", [FailingFirst, RateLimitedFirst])
+def test_server_errors_are_retried_then_succeed(hf_agent, handler, monkeypatch):
+    waits = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(openai_compat.time, "sleep", lambda s: (waits.append(s), real_sleep(min(s, 0.05))))
+    handler.seen = 0
+    with serve(hf_agent, handler) as s:
+        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=3, backoff=0.2, max_backoff=0.3)
         [out] = agent.act([[{"role": "user", "content": "hi"}]])
-    assert FailingFirst.seen == 3 and out.action_logprobs is not None
+    assert handler.seen == 3 and out.action_logprobs is not None
+    if handler is RateLimitedFirst:
+        assert waits == [0.0, 0.0], "the server's Retry-After: 0 replaces our own backoff"
+    else:  # full jitter under an exponential cap: 0.2, then 0.4 capped at 0.3
+        assert len(waits) == 2 and 0 <= waits[0] <= 0.2 and 0 <= waits[1] <= 0.3
 
 
 def test_server_errors_past_retries_give_the_servers_message(hf_agent):
