@@ -13,6 +13,7 @@ import densegym  # noqa: E402,F401
 from densegym.agents.base import AgentError  # noqa: E402
 from densegym.agents.hf import HFAgent, left_pad, sequence_logprobs  # noqa: E402
 from densegym.models import build_tiny_model, build_tiny_tokenizer, save_tiny  # noqa: E402
+from densegym.models import tiny  # noqa: E402
 from densegym.models.tiny import IM_END  # noqa: E402
 
 TOL = 1e-4
@@ -49,7 +50,11 @@ def test_build_is_deterministic_and_seeded(tiny_tokenizer):
     assert all(torch.equal(pa[k], pb[k]) for k in pa)
     assert not all(torch.equal(pa[k], pc[k]) for k in pa)
     assert a.config.num_hidden_layers == 1 and a.config.vocab_size == len(tiny_tokenizer)
-    assert build_tiny_tokenizer().get_vocab() == tiny_tokenizer.get_vocab()
+    tiny._trained_vocab.cache_clear()  # train again from scratch: same corpus, same vocabulary and merges
+    again = build_tiny_tokenizer()
+    assert again.get_vocab() == tiny_tokenizer.get_vocab()
+    text = "<action>left</action> You are at (3, 1). Boxes on goals: 0 of 2."
+    assert again(text)["input_ids"] == tiny_tokenizer(text)["input_ids"]
 
 
 def test_saved_tiny_model_loads_with_auto_classes(tmp_path, tiny_tokenizer, tiny_model, sokoban_conversations):
