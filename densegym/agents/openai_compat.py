@@ -220,9 +220,10 @@ class OpenAIAgent:
         choice = choices[0]
         text = (choice.get("message") or {}).get("content") or ""
         content = (choice.get("logprobs") or {}).get("content") or None
-        logprobs = [float(c["logprob"]) for c in content] if content else None
+        numbers = [c.get("logprob") if isinstance(c, dict) else None for c in content or ()]
+        logprobs = [float(x) for x in numbers] if numbers and all(isinstance(x, (int, float)) for x in numbers) else None
         action_ids = _as_ids(choice.get("token_ids"))
-        if action_ids is None and content and all(str(c.get("token", "")).startswith("token_id:") for c in content):
+        if action_ids is None and logprobs and all(str(c.get("token", "")).startswith("token_id:") for c in content):
             action_ids = [int(c["token"].split(":", 1)[1]) for c in content]
         if action_ids is not None and logprobs is not None and len(action_ids) != len(logprobs):
             logprobs = None  # misaligned numbers would poison a trainer; better none
