@@ -43,7 +43,7 @@ _WRITE_NODES = tuple(
 
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
-_QUERY_STARTS = ("select", "with", "values")
+_QUERY_STARTS = ("select", "with", "values", "from", "table")  # FROM-first: DuckDB; TABLE t: PostgreSQL
 
 
 class QueryRefused(ValueError):

@@ -46,12 +46,14 @@ def _key(value: Any) -> Any:
     return (3, str(value))
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) | isinstance(b, bool):
-        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL) or a == b
-    if isinstance(a, bool) or isinstance(b, bool):
-        return _key(a) == _key(b)
-    return a == b
+    if _number(a) and _number(b):
+        return a == b or math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return _key(a) == _key(b)
 
 
 def _rows_equal(pred: Sequence[tuple], gold: Sequence[tuple], ordered: bool) -> bool:

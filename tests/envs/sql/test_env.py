@@ -263,3 +263,79 @@ def test_import_without_the_extra_names_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "pip install 'densegym[sql]'" in out.stdout, out.stderr
+
+
+# ---- equivalent answers are judged right on every backend -------------------------------------------
+
+EQUIVALENCE_TASK = "gen:retail:300:0:numeric_filter:0"  # SELECT name, price FROM products WHERE price > v
+TOP_TASK = "gen:library:300:0:top_k:0"  # ordered: ORDER BY ... LIMIT k
+
+
+def _answers(gold: str) -> dict[str, tuple[str, bool]]:
+    """Variants of the gold query of EQUIVALENCE_TASK: (sql, judged right?)."""
+    where = gold[gold.index("WHERE"):]
+    return {
+        "reordered columns": (f"SELECT price, name FROM products {where}", True),
+        "an ORDER BY the gold does not have": (f"SELECT name, price FROM products {where} ORDER BY price DESC", True),
+        "float arithmetic that cancels": (f"SELECT name, price * 3 / 3 FROM products {where}", True),
+        "a CTE around it": (f"WITH t AS (SELECT name, price FROM products {where}) SELECT * FROM t", True),
+        "duplicates removed": (f"SELECT DISTINCT name, price FROM products {where} UNION ALL "
+                               f"SELECT name, price FROM products WHERE 1 = 0", None),
+        "duplicated rows": (f"SELECT name, price FROM products {where} UNION ALL "
+                            f"SELECT name, price FROM products {where}", False),
+        "NULL instead of a value": (f"SELECT name, NULL FROM products {where}", False),
+        "rounded floats": (f"SELECT name, ROUND(price) FROM products {where}", False),
+        "a column missing": (f"SELECT name FROM products {where}", False),
+    }
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgres"])
+def test_equivalent_answers_are_judged_right_on_every_backend(kind, sql_cache, request):
+    kwargs = {}
+    if kind == "duckdb":
+        request.getfixturevalue("need_duckdb")
+    elif kind == "postgres":
+        kwargs["postgres_dsn"] = request.getfixturevalue("pg_admin")
+    env = SQLEnv(kind, rows=300, cache_dir=sql_cache, **kwargs)
+    try:
+        env.reset(options={"task": EQUIVALENCE_TASK})
+        gold = env.task.gold_sql
+        names = [r[0] for r in env._gold[env.task.id].rows]
+        distinct = len(set(names)) == len(names)
+        for case, (sql, right) in _answers(gold).items():
+            if right is None:  # DISTINCT is right exactly when the gold result has no duplicates
+                right = distinct
+            env.reset(options={"task": EQUIVALENCE_TASK})
+            _, _, term, _, info = env.step(f"<answer>{sql}</answer>")
+            assert term and info["success"] is right, (kind, case)
+        env.reset(options={"task": TOP_TASK})
+        gold = env.task.gold_sql
+        assert env.task.ordered
+        body, limit = gold.rsplit(" LIMIT ", 1)
+        flipped = body.replace(" DESC", " ASC") if " DESC" in body else body.replace(" ASC", " DESC")
+        cases = {
+            f"SELECT * FROM ({gold}) AS g": True,
+            f"SELECT * FROM ({flipped} LIMIT {limit}) AS g": False,  # other rows
+            f"SELECT * FROM ({gold}) AS g ORDER BY 2 {'ASC' if ' DESC' in body else 'DESC'}": False,  # same rows, reversed
+        }
+        for sql, right in cases.items():
+            env.reset(options={"task": TOP_TASK})
+            _, _, _, _, info = env.step(f"<answer>{sql}</answer>")
+            assert info["success"] is right, (kind, sql)
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_every_backend_holds_the_same_database(kind, make_backend):
+    from densegym.envs.sql.match import results_match
+    from densegym.envs.sql.schemas import SCHEMAS
+
+    for schema in SCHEMAS:
+        sqlite, other = make_backend("sqlite", schema=schema), make_backend(kind, schema=schema)
+        assert set(sqlite.table_columns()) == set(other.table_columns())
+        for table in SCHEMAS[schema].tables:
+            query = f"SELECT * FROM {table.name} ORDER BY {table.pk.name}"
+            a, b = sqlite.run(query), other.run(query)
+            assert a.columns == b.columns and a.rows == b.rows, (schema, table.name)
+            assert results_match(a.rows, b.rows, ordered=True)
