@@ -57,6 +57,9 @@ def test_completions_come_from_the_model_with_matching_logprobs(server, hf_agent
     # without token ids (plain OpenAI schema) the log-probs still arrive, the ids do not
     assert again[0].action_ids is None and again[0].prompt_ids is None
     assert again[0].action_logprobs == pytest.approx(outs[0].action_logprobs, abs=TOL)
+    # with vLLM's return_tokens_as_token_ids alone, the ids are read from the "token_id:N" logprob tokens
+    as_tokens = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3, extra_body={"return_tokens_as_token_ids": True})
+    assert [o.action_ids for o in as_tokens.act(sokoban_conversations)] == [o.action_ids for o in outs]
 
 
 def test_models_endpoint_and_bare_base_url(server):
