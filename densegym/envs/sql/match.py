@@ -17,6 +17,9 @@ Where densegym differs from Spider, and why:
 * Dates and times are compared as ISO-8601 strings (``backends.plain``), so a DATE from PostgreSQL or
   DuckDB equals the TEXT SQLite stores.
 * A result cut short by the row or byte cap never matches (Spider has no caps).
+* The databases disagree on where NULLs sort (PostgreSQL puts them first in a descending order, SQLite and
+  DuckDB last), so an ordered result can legitimately differ by backend when its sort key has NULLs; the
+  bundled ordered gold queries filter NULL sort keys out, and a user's own tasks should do the same.
 """
 
 from __future__ import annotations
