@@ -103,6 +103,8 @@ def test_seed_makes_sampling_reproducible(tiny_model, tiny_tokenizer, sokoban_co
     assert first != second, "successive calls of one agent draw fresh samples"
     assert [o.action_ids for o in agent(5).act(convs)] == first
     assert [o.action_ids for o in agent(6).act(convs)] != first
+    group = [o.action_ids for o in agent(5).act([convs[0]] * 3)]
+    assert len({tuple(g) for g in group}) == 3, "a GRPO group of one prompt gets independent samples"
     # a per-call seed overrides, and the global RNG is left alone
     unseeded = agent()
     before = torch.random.get_rng_state()
