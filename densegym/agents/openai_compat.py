@@ -84,7 +84,8 @@ class OpenAIAgent:
     each connect and each read of one attempt, in seconds. ``seed`` makes requests reproducible on servers
     that honour it: request ``i`` of call ``k`` carries a seed derived from ``(seed, k, i)``, so identical
     conversations in one batch (a GRPO group) still get independent samples. ``extra_body`` is merged into
-    every request (``{"top_k": 20}``, ``{"chat_template_kwargs": {...}}``).
+    every request (``{"top_k": 20}``, ``{"chat_template_kwargs": {...}}``). ``max_new_tokens`` (the name
+    the other agents use) is sent as ``max_tokens``, which vLLM, SGLang, TGI and llama.cpp all accept.
     """
 
     name = "openai"
@@ -95,7 +96,7 @@ class OpenAIAgent:
         model: str,
         *,
         api_key: str | None = None,
-        max_tokens: int = 256,
+        max_new_tokens: int = 256,
         temperature: float = 1.0,
         top_p: float = 1.0,
         seed: int | None = None,
@@ -118,7 +119,7 @@ class OpenAIAgent:
         self.base_url = base if parsed.path.strip("/") else base + "/v1"
         self.model = model
         self.api_key = api_key
-        self.max_tokens = int(max_tokens)
+        self.max_new_tokens = int(max_new_tokens)
         self.temperature = float(temperature)
         self.top_p = float(top_p)
         self.seed = seed
@@ -145,7 +146,7 @@ class OpenAIAgent:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self.max_new_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "n": 1,

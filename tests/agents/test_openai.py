@@ -41,7 +41,7 @@ def server(hf_agent):
 
 
 def test_completions_come_from_the_model_with_matching_logprobs(server, hf_agent, sokoban_conversations):
-    agent = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3, return_token_ids=True, max_concurrency=2)
+    agent = OpenAIAgent(server.url, "tiny", max_new_tokens=12, seed=3, return_token_ids=True, max_concurrency=2)
     outs = agent.act(sokoban_conversations)
     assert len(outs) == len(sokoban_conversations)
     for o, conv in zip(outs, sokoban_conversations):
@@ -52,15 +52,15 @@ def test_completions_come_from_the_model_with_matching_logprobs(server, hf_agent
     gaps = [abs(a - b) for o, r in zip(outs, recomputed) for a, b in zip(o.action_logprobs, r, strict=True)]
     assert max(gaps) < TOL
     # the same seed asks the server for the same samples
-    again = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3).act(sokoban_conversations)
+    again = OpenAIAgent(server.url, "tiny", max_new_tokens=12, seed=3).act(sokoban_conversations)
     assert [o.text for o in again] == [o.text for o in outs]
     # without token ids (plain OpenAI schema) the log-probs still arrive, the ids do not
     assert again[0].action_ids is None and again[0].prompt_ids is None
     assert again[0].action_logprobs == pytest.approx(outs[0].action_logprobs, abs=TOL)
     # with vLLM's return_tokens_as_token_ids alone, the ids are read from the "token_id:N" logprob tokens
-    as_tokens = OpenAIAgent(server.url, "tiny", max_tokens=12, seed=3, extra_body={"return_tokens_as_token_ids": True})
+    as_tokens = OpenAIAgent(server.url, "tiny", max_new_tokens=12, seed=3, extra_body={"return_tokens_as_token_ids": True})
     assert [o.action_ids for o in as_tokens.act(sokoban_conversations)] == [o.action_ids for o in outs]
-    group = OpenAIAgent(server.url, "tiny", max_tokens=6, seed=3).act([sokoban_conversations[0]] * 3)
+    group = OpenAIAgent(server.url, "tiny", max_new_tokens=6, seed=3).act([sokoban_conversations[0]] * 3)
     assert len({o.text for o in group}) == 3, "a GRPO group of one prompt gets independent samples"
 
 
@@ -68,7 +68,7 @@ def test_models_endpoint_and_bare_base_url(server):
     with urllib.request.urlopen(server.url + "/models", timeout=5) as r:
         assert json.load(r)["data"][0]["id"] == "tiny"
     bare = server.url.removesuffix("/v1")
-    agent = OpenAIAgent(bare, "tiny", max_tokens=4, logprobs=False)
+    agent = OpenAIAgent(bare, "tiny", max_new_tokens=4, logprobs=False)
     assert agent.base_url == server.url
     [out] = agent.act([[{"role": "user", "content": "<action>up</action>"}]])
     assert isinstance(out.text, str) and out.action_logprobs is None
@@ -106,7 +106,7 @@ def test_server_errors_are_retried_then_succeed(hf_agent, handler, monkeypatch):
     monkeypatch.setattr(openai_compat.time, "sleep", lambda s: (waits.append(s), real_sleep(min(s, 0.05))))
     handler.seen = 0
     with serve(hf_agent, handler) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=3, backoff=0.2, max_backoff=0.3)
+        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=3, backoff=0.2, max_backoff=0.3)
         [out] = agent.act([[{"role": "user", "content": "hi"}]])
     assert handler.seen == 3 and out.action_logprobs is not None
     if handler is RateLimitedFirst:
@@ -118,7 +118,7 @@ def test_server_errors_are_retried_then_succeed(hf_agent, handler, monkeypatch):
 def test_server_errors_past_retries_give_the_servers_message(hf_agent):
     FailingFirst.seen = 0
     with serve(hf_agent, FailingFirst) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_tokens=4, max_retries=1, backoff=0.01)
+        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=1, backoff=0.01)
         with pytest.raises(AgentError, match=r"HTTP 500.*the model worker crashed \(injected\).*2 attempts"):
             agent.act([[{"role": "user", "content": "hi"}]])
     assert FailingFirst.seen == 2
@@ -209,14 +209,14 @@ class Slow(ChatHandler):
 def test_concurrency_is_limited(hf_agent):
     Slow.inflight = Slow.peak = 0
     with serve(hf_agent, Slow) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_tokens=3, max_concurrency=2, seed=0)
+        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=3, max_concurrency=2, seed=0)
         outs = agent.act([[{"role": "user", "content": f"turn {i}"}] for i in range(6)])
     assert len(outs) == 6 and all(o.action_logprobs for o in outs)
     assert 1 <= Slow.peak <= 2
 
 
 def test_one_failed_conversation_fails_the_call_and_names_it(server):
-    agent = OpenAIAgent(server.url, "tiny", max_tokens=3, max_retries=0)
+    agent = OpenAIAgent(server.url, "tiny", max_new_tokens=3, max_retries=0)
     convs = [[{"role": "user", "content": "fine"}], [{"role": "nobody", "content": "bad"}]]
     with pytest.raises(AgentError, match=r"1 of 2 requests failed; conversation 1: HTTP 400"):
         agent.act(convs)
@@ -250,7 +250,7 @@ def test_serve_command_answers_an_openai_agent():
                 break
         match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", lines[-1] if lines else "")
         assert match, "".join(lines)
-        [out] = OpenAIAgent(match.group(1), "tiny", max_tokens=4, seed=0, timeout=30).act(
+        [out] = OpenAIAgent(match.group(1), "tiny", max_new_tokens=4, seed=0, timeout=30).act(
             [[{"role": "user", "content": "<action>up</action>"}]]
         )
         assert out.action_logprobs and all(lp <= 0 for lp in out.action_logprobs)
