@@ -12,6 +12,7 @@ from densegym.envs.base import ActionError, StepOutcome, TextEnv
 from densegym.envs.lsp import actions
 from densegym.envs.lsp.actions import Command
 from densegym.envs.lsp.bundles import content_hash, hover_fact, location_facts, make_bundle
+from densegym.envs.lsp.guard import tamper_findings
 from densegym.envs.lsp.positions import from_lsp, normalise_newlines, to_lsp
 from densegym.envs.lsp.rewards import (
     AmbiguityReward,
@@ -56,7 +57,8 @@ class LSPCodeEnv(TextEnv):
     a range ``f.py@R(3,1->3,9)``, a symbol ``py://pkg.mod#Class.method[:def|body|sig]`` or a content anchor
     ``anchor://f.py#"code"`` relocated by winnowed fuzzy matching. Paths are relative to the workspace;
     absolute paths, ``..``, symlinks, hidden and protected files are refused with a message, and nothing
-    changes.
+    changes. Edits stay inside the package directory, and package code may not import what could tamper
+    with the hidden test run (pytest, atexit, ctypes ..., ``guard.py``).
 
     ## Observations
 
@@ -415,6 +417,13 @@ class LSPCodeEnv(TextEnv):
 
     def _apply(self, new_texts: dict[str, str], cmd: Command, sel: Resolved, renamed: dict[str, str] | None = None) -> StepOutcome:
         """Write ``new_texts`` (all or nothing), re-analyse, and run the safety checks of S_t."""
+        for rel, text in new_texts.items():
+            if not rel.startswith(self.task.package + "/"):
+                raise ActionError(f"only files of the package {self.task.package}/ can be edited, not {rel!r}")
+            findings = tamper_findings(text)
+            if findings:
+                raise ActionError(f"E/FORBIDDEN: {rel} may not use {', '.join(findings)}: such code could tamper "
+                                  "with the hidden test run. Fix the bug instead.")  # fmt: skip
         old_texts = {rel: (self.ws.read(rel) if self.ws.exists(rel) else None) for rel in new_texts}
         written = []
         try:

@@ -1,8 +1,9 @@
 """Running the hidden pytest suite against a copy of the workspace, inside the sandbox.
 
-The agent's code runs in the same process as pytest, so it could in principle tamper with the run; the
-copy keeps it from touching the workspace, the sandbox keeps it from touching anything else, and the
-number of tests must match the suite's, so a run that hides tests counts them as failed.
+The agent's code runs in the same process as pytest, so it could in principle tamper with the run. The
+copy keeps it from touching the workspace, the sandbox from touching anything else; ``conftest.py``
+files and third-party plugins are not loaded, ``guard.py`` refuses package code with the means to
+tamper, and a test that does not report counts as failed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def run_hidden_tests(workspace: Workspace, tests: str, executor: LocalExecutor, 
         workspace.copy_to(run_dir)
         (run_dir / HIDDEN_TEST_FILE).write_text(tests)
         report = run_dir / ".report.xml"
-        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header",
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header", "--noconftest",
                 "-o", "junit_family=xunit2", f"--junitxml={report}", HIDDEN_TEST_FILE]  # fmt: skip
         # Third-party pytest plugins of the host (hypothesis, anyio ...) only slow the run down.
         result: ExecResult = executor.run(argv, run_dir, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, limits=limits)

@@ -165,6 +165,11 @@ def test_hover_definition_references_and_views(lsp_env):
         "no tags at all 🙂 中文",
         act("view " + "a/" * 5000 + "x.py"),
         act("edit ledger/accounts.py\n" + "x" * 15_000),
+        act("edit conftest.py\ndef pytest_runtest_makereport(item, call):\n    pass\n"),
+        act("edit ledger/hack.py\nimport _pytest.reports\n"),
+        act("edit ledger/__init__.py\nimport os\nos._exit(0)\n"),
+        act("edit ledger/__init__.py\nfrom sys import modules\n"),
+        act("edit ledger/__init__.py\n__builtins__['len'] = None\n"),
     ],
 )
 def test_hostile_actions_change_nothing(lsp_env, action):
@@ -336,3 +341,42 @@ def test_pushed_diagnostics_of_the_new_version_equal_the_pulled_ones(lsp_env):
         assert pushed  # the defective version has diagnostics
     finally:
         session.freshness = "pull"
+
+
+def test_renaming_a_library_symbol_is_refused(lsp_env):
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "librename")})
+    digest = lsp_env.ws.digest()
+    # `Exception` lives in the standard library's stubs: a rename would reach outside the workspace.
+    _, _, _, _, info = lsp_env.step(act('rename anchor://ledger/accounts.py#"Exception" MyError'))
+    assert not info["action_valid"] and lsp_env.ws.digest() == digest
+
+
+def test_info_is_json_serialisable_and_privileged_holds_the_gold(lsp_env):
+    import json
+
+    _, info = lsp_env.reset(options={"task": "lsp:gradebook:d2:1"})
+    assert set(info["privileged"]["gold_files"]) == set(DOMAINS["gradebook"].files)
+    _, _, _, _, info = lsp_env.step(act("view py://gradebook.grading#letter"))
+    json.dumps(info)
+    assert info["lsp"]["bundle_id"] == lsp_env.last_bundle["bundleId"]
+
+
+def test_gymnasium_check_env():
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    import gymnasium as gym
+
+    env_id = "densegym-tests/LSPCode-ledger-v0"  # a private id: the render modes are checked through a spec
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point="densegym.envs.lsp.env:LSPCodeEnv", disable_env_checker=True,
+                     kwargs={"difficulty": 1, "domains": ("ledger",)})  # fmt: skip
+    env = gym.make(env_id)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            check_env(env.unwrapped)
+        assert [str(w.message) for w in caught] == []
+    finally:
+        env.close()
