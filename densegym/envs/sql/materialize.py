@@ -120,6 +120,9 @@ def ensure_postgres(admin_conninfo: str, schema: str, rows: int, seed: int, *, t
     name = db_name(schema, rows, seed)
     password = reader_password(admin_conninfo)
     with psycopg.connect(admin_conninfo, autocommit=True) as admin:
+        # Parallel workers provision one server: serialise them (concurrent ALTER ROLE fails with "tuple
+        # concurrently updated"); the lock ends with this session.
+        admin.execute("SELECT pg_advisory_lock(hashtext('densegym.envs.sql'))")
         role = pgsql.Identifier(READER_ROLE)
         if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
             try:

@@ -133,3 +133,21 @@ def test_hostile_actions_in_the_env_get_clear_messages(kind, sql_cache, request)
         assert obs.startswith("1 row; columns: n")
     finally:
         env.close()
+
+
+def test_parallel_workers_provision_one_postgres_server(pg_admin):
+    """Four workers ask for the same new database at once: one builds it, all get a working reader."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from densegym.envs.sql.backends import PostgresBackend
+    from densegym.envs.sql.materialize import ensure_postgres
+
+    with ThreadPoolExecutor(4) as pool:
+        dsns = list(pool.map(lambda _: ensure_postgres(pg_admin, "library", 200, 5), range(4)))
+    assert len(set(dsns)) == 1
+    backend = PostgresBackend(dsns[0])
+    try:
+        assert backend.run("SELECT COUNT(*) FROM authors").rows[0][0] > 0
+        assert backend.run("SELECT COUNT(*) FROM pg_database WHERE datname LIKE '%\\_tmp\\_%'").rows == ((0,),)
+    finally:
+        backend.close()
