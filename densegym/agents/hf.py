@@ -215,7 +215,8 @@ class HFAgent:
         outputs: list[AgentOutput] = []
         for start in range(0, len(prompts), self.batch_size):
             chunk = prompts[start : start + self.batch_size]
-            chunk_seed = None if seed is None else seed + start
+            # later chunks get seeds that no call's first chunk uses
+            chunk_seed = seed if seed is None or start == 0 else (seed * 1_000_003 + start) % 2**63
             for prompt, (action, logps) in zip(
                 chunk, self.generate(chunk, max_new_tokens, temperature, top_p, chunk_seed)
             ):

@@ -238,3 +238,12 @@ def test_control_tokens_inside_messages_are_plain_text(tiny_model, tiny_tokenize
     im_start, im_end = tiny_tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
     assert ids.count(im_end) == 1 and ids.count(im_start) == 2, "only the template's own turn markers"
     assert tiny_tokenizer.decode(ids) == f"<|im_start|>user\n{content}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_batches_larger_than_batch_size_are_split_in_order(tiny_model, tiny_tokenizer, sokoban_conversations):
+    agent = HFAgent(tiny_model, tiny_tokenizer, max_new_tokens=4, batch_size=2, seed=0)
+    convs = sokoban_conversations * 2
+    outs = agent.act(convs)
+    assert [o.prompt_ids for o in outs] == [agent.prompt_ids(c) for c in convs]
+    assert max_gap(outs, agent.logprobs([o.prompt_ids for o in outs], [o.action_ids for o in outs])) < TOL
+    assert len({tuple(o.action_ids) for o in outs}) == len(convs), "every chunk draws its own samples"
