@@ -9,12 +9,19 @@ from typing import TextIO
 from densegym.agents.base import AgentError, AgentOutput, Conversation
 
 
+QUIT_WORDS = ("q", "quit", "exit")
+
+
+class HumanQuit(AgentError):
+    """The person ended the session (a quit word or the end of input)."""
+
+
 class HumanAgent:
     """Prints each conversation's latest observation and reads one line from ``stdin`` as the action.
 
-    A bare move such as ``up`` is wrapped as ``<action>up</action>`` (the env convention), so a person
-    need not type the tags; a line that already has an ``<action>`` tag, or any ``<`` markup, is sent as
-    typed. End of input raises :class:`AgentError`, which ends the episode instead of looping on "".
+    As in ``densegym play``: a line without an ``<action>`` tag is wrapped as ``<action>line</action>``
+    (the env convention), so a person types ``up``; a line with the tag is sent as typed. ``q``, ``quit``
+    or ``exit`` raise :class:`HumanQuit`, and so does the end of input (instead of looping on "").
     """
 
     name = "human"
@@ -46,11 +53,14 @@ class HumanAgent:
             stdout.flush()
             line = stdin.readline()
             if not line:
-                raise AgentError("no more input on stdin: the human player left")
-            outputs.append(AgentOutput(self._as_action(line.rstrip("\r\n"))))
+                raise HumanQuit("no more input on stdin: the human player left")
+            line = line.rstrip("\r\n")
+            if line.strip().lower() in QUIT_WORDS:
+                raise HumanQuit("the human player quit")
+            outputs.append(AgentOutput(self._as_action(line)))
         return outputs
 
     def _as_action(self, line: str) -> str:
-        if not self.wrap or "<" in line or not line.strip():
+        if not self.wrap or f"<{self.action_tag}>" in line.lower():
             return line
         return f"<{self.action_tag}>{line.strip()}</{self.action_tag}>"

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from densegym.agents import AgentError, HumanAgent
+from densegym.agents.human import HumanQuit
 
 
 def test_prints_latest_observation_and_wraps_a_bare_move():
@@ -24,10 +25,18 @@ def test_prints_latest_observation_and_wraps_a_bare_move():
     assert "env 1 of 2" in shown and a.prompt_ids is None
 
 
-def test_end_of_input_is_an_agent_error():
-    agent = HumanAgent(io.StringIO(""), io.StringIO())
-    with pytest.raises(AgentError, match="no more input"):
-        agent.act([[{"role": "user", "content": "grid"}]])
+def test_end_of_input_and_quit_words_end_the_session():
+    conv = [{"role": "user", "content": "grid"}]
+    with pytest.raises(HumanQuit, match="no more input"):
+        HumanAgent(io.StringIO(""), io.StringIO()).act([conv])
+    with pytest.raises(AgentError, match="quit"):
+        HumanAgent(io.StringIO(" Quit \n"), io.StringIO()).act([conv])
+
+
+def test_lines_without_the_tag_are_wrapped_as_in_densegym_play():
+    lines = io.StringIO("jump\n\nI push <ACTION>down</ACTION>\n")
+    outs = HumanAgent(lines, io.StringIO()).act([[{"role": "user", "content": "g"}]] * 3)
+    assert [o.text for o in outs] == ["<action>jump</action>", "<action></action>", "I push <ACTION>down</ACTION>"]
 
 
 def test_plays_sokoban_from_typed_lines():
