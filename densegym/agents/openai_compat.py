@@ -172,7 +172,11 @@ class OpenAIAgent:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as e:
-            message = f"HTTP {e.code} from {self.base_url}: {server_message(e.read() or b'')}"
+            try:
+                detail = e.read() or b""
+            except (OSError, http.client.HTTPException):  # the error body itself timed out or broke off
+                detail = b""
+            message = f"HTTP {e.code} from {self.base_url}: {server_message(detail)}"
             if e.code in RETRY_STATUS or e.code >= 500:
                 raise _Retryable(message, _retry_after(e.headers)) from None
             raise AgentError(message) from None
@@ -190,7 +194,7 @@ class OpenAIAgent:
                 raise TypeError(type(data).__name__)
             return data
         except (ValueError, TypeError):
-            raise AgentError(f"{self.base_url} answered with something that is not a JSON object: {raw[:200]!r}") from None
+            raise AgentError(f"{self.base_url} answered with something not a JSON object: {raw[:200]!r}") from None
 
     def complete(self, conversation: Conversation, seed: int | None = None) -> AgentOutput:
         """One conversation, with retries; raises :class:`AgentError` when every attempt failed."""
@@ -222,7 +226,8 @@ class OpenAIAgent:
         text = (choice.get("message") or {}).get("content") or ""
         content = (choice.get("logprobs") or {}).get("content") or None
         numbers = [c.get("logprob") if isinstance(c, dict) else None for c in content or ()]
-        logprobs = [float(x) for x in numbers] if numbers and all(isinstance(x, (int, float)) for x in numbers) else None
+        complete = bool(numbers) and all(isinstance(x, (int, float)) for x in numbers)
+        logprobs = [float(x) for x in numbers] if complete else None
         action_ids = _as_ids(choice.get("token_ids"))
         if action_ids is None and logprobs and all(str(c.get("token", "")).startswith("token_id:") for c in content):
             action_ids = [int(c["token"].split(":", 1)[1]) for c in content]

@@ -93,7 +93,8 @@ def sokoban_corpus(episodes: int = 12, turns: int = 6, seed: int = 0) -> list[st
 # AutoTokenizer loads a saved qwen2 checkpoint as Qwen2Tokenizer, which rebuilds that pipeline around the
 # saved vocab and merges, so a tokenizer trained any other way would encode differently after a reload.
 _QWEN2_SPLIT = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
 
@@ -102,11 +103,16 @@ def _trained_vocab(vocab_size: int) -> tuple[dict[str, int], list[tuple[str, str
     """Train the BPE once per process (deterministic for a given corpus); return its vocab and merges."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+    try:  # the very pattern Qwen2Tokenizer will rebuild around our vocabulary when the model is reloaded
+        from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX as split
+    except ImportError:
+        split = _QWEN2_SPLIT
+
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(_QWEN2_SPLIT), behavior="isolated", invert=False),
+            pre_tokenizers.Split(Regex(split), behavior="isolated", invert=False),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )

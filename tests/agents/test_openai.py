@@ -58,7 +58,9 @@ def test_completions_come_from_the_model_with_matching_logprobs(server, hf_agent
     assert again[0].action_ids is None and again[0].prompt_ids is None
     assert again[0].action_logprobs == pytest.approx(outs[0].action_logprobs, abs=TOL)
     # with vLLM's return_tokens_as_token_ids alone, the ids are read from the "token_id:N" logprob tokens
-    as_tokens = OpenAIAgent(server.url, "tiny", max_new_tokens=12, seed=3, extra_body={"return_tokens_as_token_ids": True})
+    as_tokens = OpenAIAgent(
+        server.url, "tiny", max_new_tokens=12, seed=3, extra_body={"return_tokens_as_token_ids": True}
+    )
     assert [o.action_ids for o in as_tokens.act(sokoban_conversations)] == [o.action_ids for o in outs]
     group = OpenAIAgent(server.url, "tiny", max_new_tokens=6, seed=3).act([sokoban_conversations[0]] * 3)
     assert len({o.text for o in group}) == 3, "a GRPO group of one prompt gets independent samples"
