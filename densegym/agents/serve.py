@@ -82,6 +82,8 @@ class ChatHandler(BaseHTTPRequestHandler):
             self.send_error_json(e.status, str(e))
         except AgentError as e:
             self.send_error_json(400, str(e))
+        except Exception as e:  # noqa: BLE001  (a client gets a clear 500, not a dropped connection)
+            self.send_error_json(500, f"internal error: {e!r}")
         else:
             self.send_json(200, payload)
 
@@ -147,14 +149,19 @@ class ChatServer(ThreadingHTTPServer):
                 raise RequestError(400, f"each message needs a role in {ROLES} and string content; got {m!r}")
         if int(request.get("n", 1)) != 1:
             raise RequestError(400, "only n=1 is supported")
-        max_tokens = request.get("max_completion_tokens") or request.get("max_tokens") or 256
+        try:
+            max_tokens = int(request.get("max_completion_tokens") or request.get("max_tokens") or 256)
+            temperature = float(request.get("temperature", 1.0))
+            top_p = float(request.get("top_p", 1.0))
+            seed = request.get("seed")
+            seed = None if seed is None else int(seed)
+        except (TypeError, ValueError) as e:
+            raise RequestError(400, f"bad sampling parameter: {e}") from None
+        if max_tokens < 1 or temperature < 0 or not 0 < top_p <= 1:
+            raise RequestError(400, "need max_tokens >= 1, temperature >= 0 and 0 < top_p <= 1")
         with self._model_lock:
             [out] = self.agent.act(
-                [messages],
-                max_new_tokens=int(max_tokens),
-                temperature=float(request.get("temperature", 1.0)),
-                top_p=float(request.get("top_p", 1.0)),
-                seed=request.get("seed"),
+                [messages], max_new_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
             )
         tokenizer = self.agent.tokenizer
         stopped = bool(out.action_ids) and out.action_ids[-1] in self.agent.stop_token_ids

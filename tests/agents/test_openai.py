@@ -147,6 +147,10 @@ def test_client_errors_fail_at_once_with_the_servers_message(hf_agent):
         with pytest.raises(AgentError, match=r"HTTP 404 .*The model `gpt-9` does not exist"):
             wrong_model.act([[{"role": "user", "content": "hi"}]])
         assert Counting.seen == 2
+        hot = OpenAIAgent(s.url, "tiny", temperature=-1.0, max_retries=5, backoff=0.01)
+        with pytest.raises(AgentError, match=r"HTTP 400 .*temperature >= 0"):
+            hot.act([[{"role": "user", "content": "hi"}]])
+        assert Counting.seen == 3
 
 
 class Hanging(ChatHandler):
