@@ -2,9 +2,9 @@
 
 Every ``.py`` file of the workspace is an open document, so the server analyses them from memory and
 a change in one file is seen by the others at once. ``sync`` pushes the workspace's current contents
-as incremental ``didChange`` notifications (with ``freshness="push"`` it also waits for the published
-diagnostics of each new version); ``diagnostics`` returns the current, normalised diagnostics of every
-file (pulled, or the pushed ones of the current versions).
+as incremental ``didChange`` notifications (with ``freshness="push"`` it also waits until the server
+has published diagnostics for each new version); ``diagnostics`` returns the current, normalised
+diagnostics of every file, pulled (or, for a server without pull support, the last pushed ones).
 
 A server that dies or misses a deadline is killed (with its whole process group), started again, and
 given every document afresh; the call is retried once and ``restarts`` says what happened, so that the
@@ -125,7 +125,9 @@ class ServerSession:
         def pull(client: LspClient) -> list[dict[str, Any]]:
             facts = []
             for rel in sorted(client.docs):
-                found = client.diagnostics(rel) if self.freshness == "pull" else client.published_diagnostics.get(rel, [])
+                # Pyright may re-publish a document's old diagnostics under its new version before the real
+                # ones, so pushed lists are read only from servers that cannot be pulled from (pylsp).
+                found = client.diagnostics(rel) if self.spec.pull_diagnostics else client.published_diagnostics.get(rel, [])
                 facts.extend(diagnostic_fact(rel, d) for d in found if int(d.severity or 1) <= 3)
             return sorted_diagnostics(facts)
 

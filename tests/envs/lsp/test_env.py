@@ -325,7 +325,7 @@ def test_import_without_the_extra_names_it():
     assert out.strip() == "False"
 
 
-def test_pushed_diagnostics_of_the_new_version_equal_the_pulled_ones(lsp_env):
+def test_push_freshness_waits_for_every_version_and_agrees_with_pull(lsp_env):
     task = generate("lsp:inventory:d3:4")
     lsp_env.reset(options={"task": task})
     session = lsp_env.session
@@ -335,6 +335,8 @@ def test_pushed_diagnostics_of_the_new_version_equal_the_pulled_ones(lsp_env):
                 lsp_env.ws.write(d.file, files[d.file])
             session.freshness = "push"
             session.sync()
+            client = session.client
+            assert all(client._published.get(d.file, 0) >= client.docs[d.file][0] for d in task.defects)
             pushed = session.diagnostics()
             session.freshness = "pull"
             assert pushed == session.diagnostics()
