@@ -86,9 +86,17 @@ class Backend:
     def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
         raise NotImplementedError
 
+    # Subclasses read the catalog once, at connection time, before the connection is locked down.
+    _tables: dict[str, dict[str, str]]
+    _foreign_keys: dict[tuple[str, str], str]
+
     def table_columns(self) -> dict[str, dict[str, str]]:
         """``{table: {column: type}}`` of the user tables (what sqlglot's schema checks need)."""
-        raise NotImplementedError
+        return {t: dict(c) for t, c in self._tables.items()}
+
+    def foreign_keys(self) -> dict[tuple[str, str], str]:
+        """``{(table, column): "referenced_table.referenced_column"}``."""
+        return dict(self._foreign_keys)
 
     def close(self) -> None:
         raise NotImplementedError
@@ -162,10 +170,13 @@ class SQLiteBackend(Backend):
         names = [r[0] for r in self.con.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )]
-        return {t: {r[1]: (r[2] or "TEXT") for r in self.con.execute(f'PRAGMA table_info("{t}")')} for t in names}
-
-    def table_columns(self) -> dict[str, dict[str, str]]:
-        return {t: dict(c) for t, c in self._tables.items()}
+        tables = {t: {r[1]: (r[2] or "TEXT") for r in self.con.execute(f'PRAGMA table_info("{t}")')} for t in names}
+        pks = {t: next((r[1] for r in self.con.execute(f'PRAGMA table_info("{t}")') if r[5] == 1), None) for t in names}
+        self._foreign_keys = {
+            (t, r[3]): f"{r[2]}.{r[4] or pks.get(r[2]) or 'rowid'}"
+            for t in names for r in self.con.execute(f'PRAGMA foreign_key_list("{t}")')
+        }
+        return tables
 
     def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
         self._deadline = deadline = time.monotonic() + self.limits.time_s
@@ -230,10 +241,14 @@ class DuckDBBackend(Backend):
             "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
         ).fetchall():
             out.setdefault(table, {})[column] = dtype
+        self._foreign_keys = {
+            (table, cols[0]): f"{ref}.{ref_cols[0]}"
+            for table, cols, ref, ref_cols in self.con.execute(
+                "SELECT table_name, constraint_column_names, referenced_table, referenced_column_names "
+                "FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' AND schema_name = 'main'"
+            ).fetchall()
+        }
         return out
-
-    def table_columns(self) -> dict[str, dict[str, str]]:
-        return {t: dict(c) for t, c in self._tables.items()}
 
     def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
         duckdb = self._duckdb
@@ -300,10 +315,16 @@ class PostgresBackend(Backend):
             self._tables: dict[str, dict[str, str]] = {}
             for table, column, dtype in cur.fetchall():
                 self._tables.setdefault(table, {})[column] = dtype
+            # pg_catalog, not information_schema: the latter hides constraints of tables the role does not own.
+            cur.execute(
+                "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, af.attname "
+                "FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                "JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1] "
+                "WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
+            )
+            self._foreign_keys = {(t, col): f"{ref}.{ref_col}" for t, col, ref, ref_col in cur.fetchall()}
         self.con.rollback()
-
-    def table_columns(self) -> dict[str, dict[str, str]]:
-        return {t: dict(c) for t, c in self._tables.items()}
 
     def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
         psycopg = self._psycopg

@@ -212,7 +212,7 @@ class SQLEnv(TextEnv):
         if task.db.generated:
             lines.append(f"The database describes {SCHEMAS[task.db.schema].description}.")
         if self.show_schema:
-            lines += ["", "Tables:", self._describe_tables(task)]
+            lines += ["", "Tables (foreign keys as -> table.column):", self._describe_tables()]
         lines += [
             "",
             f"Question: {task.question}",
@@ -230,19 +230,14 @@ class SQLEnv(TextEnv):
         self._last_obs = "\n".join(lines)
         return self._last_obs
 
-    def _describe_tables(self, task: SQLTask) -> str:
-        fks = {}
-        if task.db.generated:
-            for table in SCHEMAS[task.db.schema].tables:
-                for c in table.of_kind("fk"):
-                    ref = SCHEMAS[task.db.schema].table(c.ref)
-                    fks[(table.name, c.name)] = f"{ref.name}.{ref.pk.name}"
+    def _describe_tables(self) -> str:
+        fks = self.backend.foreign_keys()
         lines = []
         for table, columns in self.backend.table_columns().items():
             cols = []
             for col, typ in columns.items():
                 ref = fks.get((table, col))
-                cols.append(f"{col} {typ}" + (f" -> {ref}" if ref else ""))
+                cols.append(f"{col} {typ.upper()}" + (f" -> {ref}" if ref else ""))
             lines.append(f"  {table}({', '.join(cols)})")
         return "\n".join(lines)
 

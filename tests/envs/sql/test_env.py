@@ -180,7 +180,8 @@ def test_every_backend_runs_episodes(kind, sql_cache, request):
             assert info["executed"]
             _, _, term, _, info = env.step(env.oracle_action())
             assert term and info["success"], task
-        env.reset(options={"task": TASK})
+        obs, _ = env.reset(options={"task": TASK})
+        assert "customer_id INTEGER -> customers.customer_id" in obs  # foreign keys read from the catalog
         obs, _, _, _, info = env.step("<sql>SELECT nope FROM products</sql>")
         assert obs.startswith("Error:") and "nope" in obs
     finally:
@@ -192,7 +193,8 @@ def _spider_dir(tmp_path, bird=False):
     db_dir.mkdir(parents=True)
     con = sqlite3.connect(db_dir / "pets.sqlite")
     con.executescript("CREATE TABLE pet (id INTEGER PRIMARY KEY, kind TEXT, age REAL);"
-                      "INSERT INTO pet VALUES (1, 'dog', 3), (2, 'cat', 5.5), (3, 'dog', NULL);")
+                      "INSERT INTO pet VALUES (1, 'dog', 3), (2, 'cat', 5.5), (3, 'dog', NULL);"
+                      "CREATE TABLE visit (pet_id INTEGER REFERENCES pet, day TEXT);")
     con.commit()
     con.close()
     key = "SQL" if bird else "query"
@@ -216,6 +218,7 @@ def test_spider_and_bird_directories(tmp_path, bird):
     try:
         obs, info = env.reset(options={"task": "dev:0:pets"})
         assert "pet(id INTEGER, kind TEXT, age REAL)" in obs and ("Hint: dogs" in obs) == bird
+        assert "visit(pet_id INTEGER -> pet.id, day TEXT)" in obs
         _, _, term, _, info = env.step("<answer>SELECT COUNT(*) FROM pet WHERE kind = 'dog'</answer>")
         assert term and info["success"]
         env.reset(options={"task": 1})
