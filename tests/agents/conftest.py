@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def one_torch_thread():
     """The tiny model is far faster on one thread: its matrices are too small to split, and on a busy
-    two-core machine extra threads only wait for each other. Restored afterwards for other tests."""
+    two-core machine extra threads only wait for each other. Restored when this package's tests end."""
     try:
         import torch
     except ImportError:
