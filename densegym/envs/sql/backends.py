@@ -230,9 +230,19 @@ class DuckDBBackend(Backend):
             "memory_limit": memory_limit,
             "threads": threads,
         }
-        self.con = duckdb.connect(str(self.path), read_only=True, config=config)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=True, config=config)
+        except duckdb.Error:
+            # DuckDB shares one database instance per file within a process: a second env on the same file
+            # joins the instance the first one opened and locked, and may not pass a config again.
+            self.con = duckdb.connect(str(self.path), read_only=True)
         self._tables = self._read_tables()
-        self.con.execute("SET lock_configuration = true")
+        settings = "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+        if self.con.execute(settings).fetchone() == (False, False):
+            self.con.execute("SET lock_configuration = true")
+        if self.con.execute(settings).fetchone() != (False, True):
+            self.con.close()
+            raise RuntimeError(f"{self.path} is already open in this process without densegym's read-only lock")
 
     def _read_tables(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}

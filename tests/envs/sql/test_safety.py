@@ -151,3 +151,64 @@ def test_parallel_workers_provision_one_postgres_server(pg_admin):
         assert backend.run("SELECT COUNT(*) FROM pg_database WHERE datname LIKE '%\\_tmp\\_%'").rows == ((0,),)
     finally:
         backend.close()
+
+
+FRAGMENTS = [
+    "SELECT", "*", "FROM", "orders", "products", "WHERE", "1=1", ";", "DROP TABLE orders", "DELETE FROM orders",
+    "INSERT INTO orders VALUES (1)", "UPDATE products SET price = 0", "ATTACH 'x' AS y", "PRAGMA writable_schema=1",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)", "load_extension('x')", "--", "/*", "*/",
+    "'", '"', "(", ")", "UNION ALL", "<sql>", "</sql>", "<answer>", "</answer>", "🙂", "\x00", "\n", "ünï", "中文",
+    "readfile('/etc/passwd')", "VACUUM INTO '/tmp/densegym-evil.db'", "CREATE TEMP VIEW v AS SELECT 1",
+]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_fuzzed_actions_never_raise_and_never_change_the_database(kind, sql_cache, make_backend, request):
+    """Random concatenations of hostile fragments: every step answers, rewards stay finite, the database is
+    exactly what it was."""
+    import json
+    import math
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from densegym.envs.sql import SQLEnv
+
+    if kind == "duckdb":
+        request.getfixturevalue("need_duckdb")
+    backend = make_backend(kind)
+    before = _fingerprint(backend)
+    env = SQLEnv(kind, rows=300, schemas=["retail"], cache_dir=sql_cache, time_limit_s=0.5, max_turns=10**6)
+    env.reset(seed=1)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=12),
+           st.sampled_from(["<sql>{}</sql>", "<answer>{}</answer>", "{}"]))
+    def run(parts, wrapper):
+        if env._done:
+            env.reset(seed=1)
+        obs, reward, term, trunc, info = env.step(wrapper.format(" ".join(parts)))
+        assert isinstance(obs, str) and obs
+        assert math.isfinite(reward)
+        assert info["reward_components"]["format"] in (-1.0, 0.0)
+        json.dumps(info)
+
+    try:
+        run()
+    finally:
+        env.close()
+    assert _fingerprint(backend) == before
+    assert not any(p.name.startswith("densegym-evil") for p in __import__("pathlib").Path("/tmp").iterdir())
+
+
+def test_two_duckdb_backends_on_one_file_share_the_locked_instance(make_backend):
+    """DuckDB keeps one instance per file per process (a sync vector env opens several): the second
+    connection joins the first one's locked, no-external-access instance and outlives it."""
+    first, second = make_backend("duckdb"), make_backend("duckdb")
+    assert first.run("SELECT COUNT(*) FROM orders").rows == second.run("SELECT COUNT(*) FROM orders").rows
+    first.close()
+    assert second.run("SELECT COUNT(*) FROM orders").rows[0][0] > 0
+    with pytest.raises(QueryError, match="disabled by configuration"):
+        second.execute("SELECT * FROM read_csv('/etc/passwd')")
+    settings = "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+    assert second.execute(settings).rows == ((False, True),)
