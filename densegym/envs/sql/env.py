@@ -200,6 +200,9 @@ class SQLEnv(TextEnv):
                 gold = self.backend.execute(check_query(task.gold_sql, self.backend.dialect))
             except (QueryError, QueryRefused) as exc:
                 raise RuntimeError(f"the gold SQL of task {task.id} fails on {self.backend.name}: {exc}") from None
+            if gold.truncated:  # no answer could ever match a result the caps cut short
+                raise RuntimeError(f"the gold result of task {task.id} exceeds the row/byte caps "
+                                   f"(max_rows={self.limits.max_rows}, max_bytes={self.limits.max_bytes}): raise them")
             self._gold[task.id] = gold
 
     # ---- state --------------------------------------------------------------------------------

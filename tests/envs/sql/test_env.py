@@ -247,6 +247,18 @@ def test_custom_task_objects_and_unknown_tasks(env, sql_cache):
 
 
 
+def test_a_gold_result_beyond_the_caps_is_reported(sql_cache):
+    from densegym.envs.sql.tasks import Database
+
+    task = SQLTask("big", "Every order item.", "SELECT * FROM order_items", Database("retail", 300, 0))
+    env = SQLEnv(tasks=[task], cache_dir=sql_cache, max_rows=10)
+    try:
+        with pytest.raises(RuntimeError, match="exceeds the row/byte caps"):
+            env.reset(seed=0)
+    finally:
+        env.close()
+
+
 def test_postgres_needs_a_dsn(monkeypatch):
     monkeypatch.delenv("DENSEGYM_POSTGRES_DSN", raising=False)
     with pytest.raises(ValueError, match="postgres_dsn"):
