@@ -354,3 +354,63 @@ def test_every_backend_holds_the_same_database(kind, make_backend):
             a, b = sqlite.run(query), other.run(query)
             assert a.columns == b.columns and a.rows == b.rows, (schema, table.name)
             assert results_match(a.rows, b.rows, ordered=True)
+
+
+@pytest.fixture
+def registered_id():
+    """The env under a test-only id (the real ``densegym/SQL-v0`` entry lives in registration.py)."""
+    import gymnasium as gym
+
+    env_id = "densegym-test/SQL-v0"
+    gym.register(id=env_id, entry_point="densegym.envs.sql.env:SQLEnv", kwargs={"rows": 300},
+                 disable_env_checker=True)
+    yield env_id
+    gym.registry.pop(env_id, None)
+
+
+def test_gymnasium_check_env_passes(registered_id):
+    import warnings
+
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(registered_id)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            check_env(env.unwrapped)
+        assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_matches_single_envs(registered_id, mode):
+    import gymnasium as gym
+
+    seeds = [1, 2, 3]
+    singles = [gym.make(registered_id) for _ in seeds]
+    vec = gym.make_vec(registered_id, num_envs=len(seeds), vectorization_mode=mode)
+    try:
+        vec_obs, _ = vec.reset(seed=seeds)
+        assert tuple(vec_obs) == tuple(env.reset(seed=s)[0] for env, s in zip(singles, seeds))
+        for t in range(3):  # explore, answer (episode ends), then the autoreset step
+            actions = []
+            expected = []
+            for env in singles:
+                if t < 2:
+                    action = env.unwrapped.oracle_action()
+                    obs, reward, term, trunc, _ = env.step(action)
+                    expected.append((obs, reward, term))
+                else:
+                    action = "<sql>SELECT 1</sql>"
+                    expected.append((env.reset()[0], 0.0, False))
+                actions.append(action)
+            obs, rewards, terms, _, _ = vec.step(tuple(actions))
+            assert list(zip(obs, rewards.tolist(), terms.tolist())) == expected, (mode, t)
+            if t == 1:
+                assert terms.all() and all(o.startswith("Answer submitted. It is correct") for o in obs)
+    finally:
+        vec.close()
+        for env in singles:
+            env.close()
