@@ -12,6 +12,7 @@ from densegym.envs.base import ActionError, StepOutcome, TextEnv
 from densegym.envs.lsp import actions
 from densegym.envs.lsp.actions import Command
 from densegym.envs.lsp.bundles import content_hash, hover_fact, location_facts, make_bundle
+from densegym.envs.lsp.client import ServerFailure
 from densegym.envs.lsp.guard import tamper_findings
 from densegym.envs.lsp.positions import from_lsp, normalise_newlines, to_lsp
 from densegym.envs.lsp.rewards import (
@@ -263,7 +264,10 @@ class LSPCodeEnv(TextEnv):
 
     def apply_action(self, cmd: Command) -> StepOutcome:
         handler = getattr(self, f"_do_{cmd.name}")
-        result: StepOutcome = handler(cmd)
+        try:
+            result: StepOutcome = handler(cmd)
+        except ServerFailure as exc:  # failed again right after a restart: report it, keep the env usable
+            raise ActionError(f"the language server is unavailable ({exc}); try again") from None
         notes = self.session.take_restart_notes()
         if notes:
             result.observation = (
@@ -431,15 +435,15 @@ class LSPCodeEnv(TextEnv):
                 self.ws.write(rel, text)
                 written.append(rel)
         except (PathEscape, OSError) as exc:
-            for rel in written:  # roll back: a multi-file edit lands whole or not at all
-                if old_texts[rel] is None:
-                    self.ws.resolve(rel).unlink(missing_ok=True)
-                else:
-                    self.ws.write(rel, old_texts[rel])
+            self._write_all({rel: old_texts[rel] for rel in written})  # a multi-file edit lands whole or not at all
             raise ActionError(f"E/APPLY: {exc}") from None
         before_diags, before = self._diags, self._view
-        self.session.sync()
-        self._diags = self.session.diagnostics()
+        try:
+            self.session.sync()
+            self._diags = self.session.diagnostics()
+        except ServerFailure:
+            self._write_all(old_texts)  # no analysis, no edit: the turn changes nothing
+            raise
         d = weighted_count(self._diags)
 
         parse_errors = [rel for rel, text in new_texts.items() if not _parses(text)]
@@ -474,6 +478,14 @@ class LSPCodeEnv(TextEnv):
             new_errors_elsewhere=new_errors_elsewhere, removed_symbols=removed,
             edits={"diff": diff_text},
         )  # fmt: skip
+
+    def _write_all(self, texts: dict[str, str | None]) -> None:
+        """Put files back as they were (``None``: the file did not exist)."""
+        for rel, text in texts.items():
+            if text is None:
+                self.ws.resolve(rel).unlink(missing_ok=True)
+            else:
+                self.ws.write(rel, text)
 
     # tests
 

@@ -382,3 +382,59 @@ def test_gymnasium_check_env():
         assert [str(w.message) for w in caught] == []
     finally:
         env.close()
+
+
+def test_server_failing_even_after_a_restart_is_an_invalid_turn(lsp_env, monkeypatch):
+    """Error path only: a stub stands in for a server that fails again right after its restart."""
+    from densegym.envs.lsp.client import ServerFailure
+
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "double-failure")})
+    digest = lsp_env.ws.digest()
+
+    def broken():
+        raise ServerFailure("basedpyright exited")
+
+    monkeypatch.setattr(lsp_env.session, "sync", broken)
+    obs, _, _, _, info = lsp_env.step(act("edit ledger/transfers.py:1\n# a comment\n"))
+    assert not info["action_valid"] and "language server is unavailable" in obs
+    assert lsp_env.ws.digest() == digest
+    monkeypatch.undo()
+    _, _, _, _, info = lsp_env.step(act("edit ledger/transfers.py:1\n# a comment\n"))
+    assert info["action_valid"]
+
+
+def test_server_version_is_pinned_and_recorded(lsp_env):
+    import re
+
+    from densegym.envs.lsp.servers import PINNED_BASEDPYRIGHT
+
+    pyproject = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
+    assert f'"basedpyright=={PINNED_BASEDPYRIGHT}"' in re.search(r"^lsp = .*$", pyproject, re.M).group(0)
+    lsp_env.reset(options={"task": "lsp:ledger:d1:0"})
+    lsp_env.step(act("diagnostics"))
+    environment = lsp_env.last_bundle["environment"]
+    assert environment["serverVersion"] == PINNED_BASEDPYRIGHT and environment["checkingMode"] == "standard"
+    assert PINNED_BASEDPYRIGHT in environment["versionLine"]
+
+
+def test_checking_mode_is_configurable():
+    from densegym.envs.lsp import LSPCodeEnv
+
+    counts = {}
+    for mode in ("basic", "strict"):
+        env = LSPCodeEnv(checking_mode=mode)
+        try:
+            env.reset(options={"task": "lsp:textkit:d1:0"})
+            counts[mode] = len(env._diags)
+            assert json_config(env)["typeCheckingMode"] == mode
+        finally:
+            env.close()
+    assert counts["strict"] > counts["basic"]
+    with pytest.raises(ValueError, match="checking_mode"):
+        LSPCodeEnv(checking_mode="lenient")
+
+
+def json_config(env) -> dict:
+    import json
+
+    return json.loads(env.ws.read("pyrightconfig.json"))
