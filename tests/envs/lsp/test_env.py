@@ -136,8 +136,13 @@ def test_hover_definition_references_and_views(lsp_env):
     lsp_env.reset(options={"task": custom_task("ledger", {}, "nav")})
     obs, *_ = lsp_env.step(act("hover py://ledger.transfers#transfer"))
     assert "def transfer" in obs and "source: Account" in obs
-    obs, _, _, _, info = lsp_env.step(act('definition anchor://ledger/transfers.py#"source.withdraw(cents)"'))
-    assert "ledger/transfers.py" in obs or "ledger/accounts.py" in obs
+    transfers = lsp_env.ws.read("ledger/transfers.py").split("\n")
+    row = next(i for i, line in enumerate(transfers) if "source.withdraw(cents)" in line)
+    col = transfers[row].index("withdraw") + 1
+    obs, _, _, _, info = lsp_env.step(act(f"definition ledger/transfers.py@L{row + 1}:C{col}"))
+    accounts = lsp_env.ws.read("ledger/accounts.py").split("\n")
+    def_row = next(i for i, line in enumerate(accounts) if "def withdraw" in line)
+    assert f"ledger/accounts.py:{def_row + 1}:9  def withdraw" in obs, obs
     obs, *_ = lsp_env.step(act("references py://ledger.accounts#Account"))
     assert "ledger/interest.py" in obs and "ledger/transfers.py" in obs
     obs, *_ = lsp_env.step(act("view ledger/accounts.py:8-9"))
@@ -438,3 +443,29 @@ def json_config(env) -> dict:
     import json
 
     return json.loads(env.ws.read("pyrightconfig.json"))
+
+
+_WORDS = ["view", "edit", "hover", "definition", "references", "rename", "diagnostics", "files", "run_tests",
+          "ledger/accounts.py", "ledger/transfers.py:2-3", "py://ledger.accounts#Account.withdraw", "@L3:C2",
+          "anchor://ledger/accounts.py#\"cents\"", "..", "/", "\\x00", "😀", "中文", "\\n", " ", "#", "py://", "@R(1,1->1,2)",
+          "Account", "x", "-1", "999999", "%22"]  # fmt: skip
+
+
+def test_fuzzed_actions_never_raise_and_invalid_ones_change_nothing(lsp_env):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    lsp_env.reset(options={"task": custom_task("ledger", {}, "fuzz")})
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(st.sampled_from(_WORDS), st.text(max_size=8)), min_size=1, max_size=6))
+    def run(words):
+        if lsp_env._done:
+            lsp_env.reset(options={"task": custom_task("ledger", {}, "fuzz")})
+        digest = lsp_env.ws.digest()
+        obs, reward, terminated, truncated, info = lsp_env.step(act(" ".join(words).replace("\\n", "\n")))
+        assert isinstance(obs, str) and isinstance(reward, float)
+        if not info["action_valid"]:
+            assert lsp_env.ws.digest() == digest and obs.startswith("Invalid action:")
+
+    run()
