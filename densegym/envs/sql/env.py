@@ -33,7 +33,7 @@ class SQLEnv(TextEnv):
     queries and submits one final query; the submission is judged by execution match against the gold
     query's result (Spider's execution accuracy, see ``match.py``). Databases are generated from a seed
     (five schemas: retail, school, flights, hospital, library; 1k to 100k+ rows, foreign keys, NULLs) with
-    1,200 bundled tasks over 20 templates at four difficulties, or loaded from a Spider/BIRD directory
+    1,380 bundled tasks over 23 templates at four difficulties, or loaded from a Spider/BIRD directory
     (``tasks="path/to/spider"``). The same database runs on SQLite (default), DuckDB or PostgreSQL.
 
     ## Actions

@@ -105,6 +105,10 @@ class Draw:
             raise Unfit("ties")
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _name(t: Table) -> str:
     return t.label.name
 
@@ -425,6 +429,61 @@ def cte_chain(d: Draw) -> tuple[str, str]:
     return text, sql
 
 
+def null_count(d: Draw) -> tuple[str, str]:
+    options = [(t, c) for t in d.schema.tables for c in t.columns if c.null_rate > 0 and c.kind != "fk"]
+    t, c = d.pick(options)
+    filters = [f for f in t.of_kind("category") if f is not c]
+    if not filters or d.rng.random() < 0.2:
+        sql = f"SELECT COUNT(*) FROM {t.name} WHERE {c.name} IS NULL"
+        text = d.phrase("How many {p} have no {cp} recorded?", "Count the {p} whose {cp} is missing (NULL).",
+                        "For how many {p} is the {cp} unknown?", p=t.plural, cp=c.phrase)
+        return text, sql
+    f = d.pick(filters)
+    v = d.pick(d.values(t, f))
+    sql = f"SELECT COUNT(*) FROM {t.name} WHERE {c.name} IS NULL AND {f.name} = {lit(v)}"
+    text = d.phrase("How many {p} with {fp} {v} have no {cp} recorded?",
+                    "Among {p} whose {fp} is {v}, count those with a missing (NULL) {cp}.",
+                    p=t.plural, cp=c.phrase, fp=f.phrase, v=v)
+    return text, sql
+
+
+def conditional_count(d: Draw) -> tuple[str, str]:
+    t = d.pick(d.tables("category", "number"))
+    c, n = d.pick(t.of_kind("category")), d.pick(t.of_kind("number"))
+    v = d.quantile(t, n, 0.3, 0.8)
+    sql = (f"SELECT {c.name}, SUM(CASE WHEN {n.name} > {lit(v)} THEN 1 ELSE 0 END) AS above, COUNT(*) AS total "
+           f"FROM {t.name} GROUP BY {c.name}")
+    text = d.phrase(
+        "For each {cp}, how many {p} have a {np} above {v}, and how many {p} are there in all?",
+        "Per {cp}, count the {p} with {np} greater than {v} next to the total number of {p}.",
+        cp=c.phrase, p=t.plural, np=n.phrase, v=num_text(v))
+    return text, sql
+
+
+def three_table_join(d: Draw) -> tuple[str, str]:
+    """Two parents of one child: parents of one kind linked through the child to parents of the other."""
+    options = []
+    for child in d.schema.tables:
+        fks = child.of_kind("fk")
+        for a in fks:
+            for b in fks:
+                pa, pb = d.schema.table(a.ref), d.schema.table(b.ref)
+                if a is not b and pa is not pb and pa.label and pb.of_kind("category"):
+                    options.append((child, a, pa, b, pb))
+    child, a, pa, b, pb = d.pick(options)
+    cb = d.pick(pb.of_kind("category"))
+    v = d.pick(d.values(pb, cb))
+    sql = (f"SELECT DISTINCT {pa.name}.{_name(pa)} FROM {pa.name} "
+           f"JOIN {child.name} ON {child.name}.{a.name} = {pa.name}.{pa.pk.name} "
+           f"JOIN {pb.name} ON {child.name}.{b.name} = {pb.name}.{pb.pk.name} WHERE {pb.name}.{cb.name} = {lit(v)}")
+    text = d.phrase(
+        "Which {pap} are linked through {cp_} to {bs} whose {cbp} is {v}? Give each distinct {lp}.",
+        "List the distinct {lp} of {pap} that have {cs} involving {bs} with {cbp} {v}.",
+        pap=pa.plural, cp_=child.plural, cs=_a(child.singular), bs=_a(b.phrase), cbp=cb.phrase, v=v,
+        lp=_label_phrase(pa))
+    return text, sql
+
+
 Template = Callable[[Draw], tuple[str, str]]
 
 # name -> (difficulty, function); the order is part of the task ids' meaning: append only.
@@ -449,6 +508,9 @@ TEMPLATES: dict[str, tuple[str, Template]] = {
     "window_top_per_group": ("extra", window_top_per_group),
     "window_share": ("extra", window_share),
     "cte_chain": ("extra", cte_chain),
+    "null_count": ("easy", null_count),
+    "conditional_count": ("medium", conditional_count),
+    "three_table_join": ("hard", three_table_join),
 }
 DIFFICULTIES = ("easy", "medium", "hard", "extra")
 

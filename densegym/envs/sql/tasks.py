@@ -2,7 +2,7 @@
 
 Bundled tasks are generated: ``gen:SCHEMA:ROWS:DBSEED:TEMPLATE:QSEED`` names the database
 ``(SCHEMA, ROWS, DBSEED)`` and the question drawn by ``TEMPLATE`` with ``QSEED``; the id alone reproduces the
-task. ``bundled_task_ids()`` lists 5 schemas x 20 templates x 12 question seeds = 1,200 tasks (over 1,000 distinct questions).
+task. ``bundled_task_ids()`` lists 5 schemas x 23 templates x 12 question seeds = 1,380 tasks (over 1,100 distinct questions).
 """
 
 from __future__ import annotations

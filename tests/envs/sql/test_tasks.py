@@ -34,7 +34,7 @@ def test_questions_are_varied_and_the_gold_sql_covers_every_construct(sql_cache)
     assert len({t.gold_sql for t in tasks}) >= 0.7 * len(tasks)  # phrasings of one query are distinct tasks
     sql = " ".join(t.gold_sql for t in tasks)
     for construct in ("JOIN", "GROUP BY", "HAVING", "NOT IN (SELECT", "INTERSECT", "EXCEPT", "UNION",
-                      "OVER (", "WITH ", "ORDER BY", "AVG(", "BETWEEN"):
+                      "OVER (", "WITH ", "ORDER BY", "AVG(", "BETWEEN", "IS NULL AND", "CASE WHEN"):
         assert construct in sql, construct
     # The same template phrases its question in more than one way.
     first_words = {t.question.split()[0] for t in tasks if t.template == "select_filter"}
