@@ -104,12 +104,12 @@ class Backend:
     def _fetch(self, fetchmany, max_rows: int | None, deadline: float) -> tuple[list[tuple], bool]:
         cap = self.limits.max_rows if max_rows is None else min(max_rows, self.limits.max_rows)
         rows: list[tuple] = []
-        size = 0
+        size, chunk = 0, 16
         while len(rows) <= cap:
-            chunk = fetchmany(min(1000, cap + 1 - len(rows)))
-            if not chunk:
+            batch = fetchmany(min(chunk, cap + 1 - len(rows)))
+            if not batch:
                 return rows, False
-            for raw in chunk:
+            for raw in batch:
                 row = tuple(plain(v) for v in raw)
                 size += _row_bytes(row)
                 if size > self.limits.max_bytes:
@@ -117,6 +117,10 @@ class Backend:
                 rows.append(row)
             if time.monotonic() > deadline:
                 raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s")
+            # Size the next batch so that it cannot overshoot the byte cap by much: wide rows come a few
+            # at a time, narrow ones up to a thousand.
+            room = (self.limits.max_bytes - size) / max(1.0, size / len(rows))
+            chunk = int(max(1, min(1000, room / 2)))
         return rows[:cap], True
 
     def __enter__(self):
@@ -150,6 +154,9 @@ class SQLiteBackend(Backend):
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         self.con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self.con.execute("PRAGMA query_only = ON")
+        # No single string or blob beyond the byte cap: randomblob(10**9) fails at once instead of
+        # allocating a gigabyte.
+        self.con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1_000, self.limits.max_bytes))
         self._tables = self._read_tables()
         self.con.set_authorizer(self._authorize)
         self._deadline = float("inf")

@@ -31,6 +31,11 @@ FORBIDDEN_FUNCTIONS = frozenset(
     """.split()
 )
 
+# Functions that build one value as large as an argument says; a literal beyond this is refused, so that
+# repeat('x', 10**9) does not allocate a gigabyte inside the database before any cap applies.
+SIZE_FUNCTIONS = frozenset("repeat replicate pad lpad rpad space randomblob zeroblob printf format".split())
+MAX_SIZE_ARGUMENT = 10_000_000
+
 _WRITE_NODES = tuple(
     getattr(exp, name)
     for name in (
@@ -58,6 +63,17 @@ def parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
     """sqlglot's statements of ``sql``, cached: the guard, the redundancy and the schema checks of one
     action all read the same tree. Callers that change a tree must ``copy()`` it first."""
     return tuple(s for s in sqlglot.parse(sql, read=dialect) if s is not None)
+
+
+def _has_huge_number(node: exp.Expression) -> bool:
+    for literal in node.find_all(exp.Literal):
+        if not literal.is_string:
+            try:
+                if abs(float(literal.this)) > MAX_SIZE_ARGUMENT:
+                    return True
+            except ValueError:
+                pass
+    return False
 
 
 def _looks_like_a_file(table: exp.Table) -> bool:
@@ -106,4 +122,6 @@ def check_query(sql: str, dialect: str) -> str:
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in FORBIDDEN_FUNCTIONS:
                 raise QueryRefused(f"the function {name}() is not allowed (files, settings or other databases).")
+            if name in SIZE_FUNCTIONS and _has_huge_number(node):
+                raise QueryRefused(f"{name}() with a size above {MAX_SIZE_ARGUMENT:,} is not allowed.")
     return text

@@ -212,3 +212,17 @@ def test_two_duckdb_backends_on_one_file_share_the_locked_instance(make_backend)
         second.execute("SELECT * FROM read_csv('/etc/passwd')")
     settings = "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
     assert second.execute(settings).rows == ((False, True),)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_single_huge_value_is_refused_before_it_is_built(kind, make_backend):
+    backend = make_backend(kind)
+    huge = {"sqlite": "SELECT randomblob(900000000)", "duckdb": "SELECT repeat('x', 900000000)",
+            "postgres": "SELECT lpad('x', 900000000, 'y')"}[kind]
+    with pytest.raises(QueryRefused, match="size above"):
+        backend.run(huge)
+    if kind == "sqlite":  # and the engine's own length limit, for sizes the guard cannot see
+        with pytest.raises(QueryError, match="too big"):
+            backend.run("SELECT randomblob(30000 * 30000)")
+    wide = backend.run("SELECT o.status, c.name, p.name FROM orders o, customers c, products p")
+    assert wide.truncated and len(wide.rows) >= 1
