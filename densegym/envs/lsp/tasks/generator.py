@@ -22,6 +22,7 @@ from densegym.envs.lsp.tasks.domains import DOMAINS, Domain
 from densegym.envs.lsp.tasks.mutations import OPERATORS, STATIC_OPERATORS, Defect, mutate
 
 DIFFICULTIES = (1, 2, 3)
+CROSS_MODULE = ("renamed_symbol", "bad_import")
 TASKS_PER_LEVEL = 20
 _ORDER = tuple(OPERATORS)  # difficulty 1 cycles through these
 
@@ -86,7 +87,10 @@ def generate(tid: str) -> LspTask:
     files = dict(domain.files)
     defects: list[Defect] = []
     touched: set[tuple[str, int]] = set()
-    for op in _plan(difficulty, index, rng):
+    # Cross-module defects go first: an import broken after a call was mutated would hide that call's
+    # defect (the callee becomes unknown), while the operators that come later see the broken import.
+    plan = sorted(_plan(difficulty, index, rng), key=lambda op: op not in CROSS_MODULE)
+    for op in plan:
         # An operator without a free site falls back to the others, in a fixed order.
         for candidate in [op, *[o for o in _ORDER if o != op]]:
             result = mutate(files, candidate, rng, domain.logic, frozenset(touched))
