@@ -14,6 +14,7 @@ import re
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
 
 MAX_SQL_CHARS = 20_000
 
@@ -65,15 +66,21 @@ def parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
     return tuple(s for s in sqlglot.parse(sql, read=dialect) if s is not None)
 
 
-def _has_huge_number(node: exp.Expression) -> bool:
-    for literal in node.find_all(exp.Literal):
+def _check_size(node: exp.Func, name: str, dialect: str) -> None:
+    """Refuse a value-building call whose size is a constant above the limit (after folding ``30000 * 30000``),
+    or, outside SQLite (whose engine enforces a length limit of its own), a size that is not a constant."""
+    folded = simplify(node.copy())
+    for literal in folded.find_all(exp.Literal):
         if not literal.is_string:
             try:
-                if abs(float(literal.this)) > MAX_SIZE_ARGUMENT:
-                    return True
+                too_big = abs(float(literal.this)) > MAX_SIZE_ARGUMENT
             except ValueError:
-                pass
-    return False
+                continue
+            if too_big:
+                raise QueryRefused(f"{name}() with a size above {MAX_SIZE_ARGUMENT:,} is not allowed.")
+    size = folded.args.get("times") or folded.args.get("expression") if isinstance(folded, (exp.Repeat, exp.Pad)) else None
+    if dialect != "sqlite" and size is not None and not isinstance(size, exp.Literal):
+        raise QueryRefused(f"{name}() needs a constant size (at most {MAX_SIZE_ARGUMENT:,}) here.")
 
 
 def _looks_like_a_file(table: exp.Table) -> bool:
@@ -122,6 +129,6 @@ def check_query(sql: str, dialect: str) -> str:
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in FORBIDDEN_FUNCTIONS:
                 raise QueryRefused(f"the function {name}() is not allowed (files, settings or other databases).")
-            if name in SIZE_FUNCTIONS and _has_huge_number(node):
-                raise QueryRefused(f"{name}() with a size above {MAX_SIZE_ARGUMENT:,} is not allowed.")
+            if name in SIZE_FUNCTIONS:
+                _check_size(node, name, dialect)
     return text

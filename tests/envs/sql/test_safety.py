@@ -221,6 +221,12 @@ def test_a_single_huge_value_is_refused_before_it_is_built(kind, make_backend):
             "postgres": "SELECT lpad('x', 900000000, 'y')"}[kind]
     with pytest.raises(QueryRefused, match="size above"):
         backend.run(huge)
+    with pytest.raises(QueryRefused, match="size above"):
+        backend.run("SELECT lpad('x', 30000 * 30000, 'y')")  # constant arithmetic is folded first
+    if kind != "sqlite":
+        with pytest.raises(QueryRefused, match="constant size"):
+            backend.run("SELECT repeat(name, stock * stock * stock) FROM products")
+    assert backend.run("SELECT lpad('7', 3, '0')").rows == (("007",),)
     if kind == "sqlite":  # and the engine's own length limit, for sizes the guard cannot see
         with pytest.raises(QueryError, match="too big"):
             backend.run("SELECT randomblob(30000 * 30000)")
