@@ -226,9 +226,10 @@ def test_a_single_huge_value_is_refused_before_it_is_built(kind, make_backend):
     if kind != "sqlite":
         with pytest.raises(QueryRefused, match="constant size"):
             backend.run("SELECT repeat(name, stock * stock * stock) FROM products")
-    assert backend.run("SELECT lpad('7', 3, '0')").rows == (("007",),)
+    if kind != "sqlite":  # SQLite has no lpad
+        assert backend.run("SELECT lpad('7', 3, '0')").rows == (("007",),)
     if kind == "sqlite":  # and the engine's own length limit, for sizes the guard cannot see
         with pytest.raises(QueryError, match="too big"):
-            backend.run("SELECT randomblob(30000 * 30000)")
+            backend.run("SELECT randomblob(MAX(stock) * 10000000) FROM products")
     wide = backend.run("SELECT o.status, c.name, p.name FROM orders o, customers c, products p")
     assert wide.truncated and len(wide.rows) >= 1
