@@ -73,11 +73,11 @@ class LSPCodeEnv(TextEnv):
 
     | component | meaning | range | default weight |
     |---|---|---|---|
-    | ``diagnostics`` | ``D_{t-1} - D_t``, severity-weighted diagnostics dropped (language server); by default held back and paid as ``D_0 - D_T`` on the last turn iff all tests pass (G-RA) | ``[-50, 50]`` | 0.5 |
+    | ``diagnostics`` | ``D_{t-1} - D_t``, severity-weighted diagnostics dropped (language server); by default held back and paid as ``D_0 - D_T`` on the last turn iff the task is solved (G-RA) | ``[-50, 50]`` | 0.5 |
     | ``safety`` | ``S_t``: the edit was jailed and atomic, files parse, no new errors elsewhere, no public symbol removed, prepareRename accepted; gated like ``diagnostics`` (the safe fraction of edits) | ``[0, 1]`` | 0.4 |
     | ``ambiguity`` | ``-(1 - alpha_t)``, the selector's confidence (Eq. 3.1) | ``[-1, 0]`` | 0.1 |
     | ``tests`` | potential-based change in the fraction of hidden tests passing, when tests run | ``[-1, 1]`` | 1.0 |
-    | ``outcome`` | 1 when ``submit`` finds every hidden test passing | ``{0, 1}`` | 1.0 |
+    | ``outcome`` | 1 when ``submit`` finds every hidden test passing and no checker error | ``{0, 1}`` | 1.0 |
     | ``format`` | 0 valid action, -1 otherwise | ``{-1, 0}`` | 0.1 |
 
     With ``gate="none"`` and weights (0.5, 0.4, 0.1) the first three components sum to Eq. 5.1 on every
@@ -91,7 +91,8 @@ class LSPCodeEnv(TextEnv):
 
     ## Episode end
 
-    Terminated by ``submit`` (success when every hidden test passes). Truncated after ``max_turns``.
+    Terminated by ``submit``: success when every hidden test passes and the checker reports no error
+    (``require_clean=False``: tests only). Truncated after ``max_turns``.
 
     ## Arguments
 
@@ -100,7 +101,8 @@ class LSPCodeEnv(TextEnv):
       ``"push"``: wait for the published diagnostics of the new document version, ~200 ms slower with
       pyright's debounce, same diagnostics): the language server.
     * ``difficulty`` (None: all; an int or a tuple of ints), ``domains`` (None: all).
-    * ``gate`` (``"outcome"`` or ``"none"``), ``tau`` (0.6, the anchor confidence threshold).
+    * ``gate`` (``"outcome"`` or ``"none"``), ``tau`` (0.6, the anchor confidence threshold),
+      ``require_clean`` (True: success also needs zero checker errors).
     * ``test_timeout_s`` (30), ``use_bubblewrap`` (None: when it works here).
     * ``max_turns`` (30), ``rewards``, ``render_mode`` (``"ansi"``).
 
@@ -125,6 +127,7 @@ class LSPCodeEnv(TextEnv):
         test_timeout_s: float = 30.0,
         server_timeout_s: float = 30.0,
         freshness: str = "pull",
+        require_clean: bool = True,
         use_bubblewrap: bool | None = None,
         max_turns: int | None = None,
         rewards: dict[str, Any] | None = None,
@@ -149,6 +152,7 @@ class LSPCodeEnv(TextEnv):
         self.tau = float(tau)
         self.server_timeout_s = float(server_timeout_s)
         self.freshness = freshness
+        self.require_clean = bool(require_clean)
         self.test_limits = Limits(timeout_s=float(test_timeout_s), max_output_bytes=256 * 1024)
         self.use_bubblewrap = use_bubblewrap
         super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
@@ -220,8 +224,8 @@ class LSPCodeEnv(TextEnv):
         files = "\n".join(f"  {f}" for f in self.ws.files(".py"))
         return (
             f"You are fixing the Python package `{task.package}` ({DOMAINS[task.domain].summary}). It has defects: "
-            "some the language server reports, some only the hidden tests reveal. Make every hidden test pass, "
-            "then submit. Do not delete code to silence the checker: rewards only count when the tests pass.\n"
+            "some the language server reports, some only the hidden tests reveal. Make every hidden test pass "
+            "and clear every error the checker reports, then submit. Do not delete code to silence the checker: rewards only count when the tests pass.\n"
             f"{actions.HELP}\nAn edit replaces exactly the selected text; to replace a function, select it as a "
             "symbol and give the whole new definition, indented as in the file.\n\n"
             f"Files:\n{files}\n\n{self._diagnostics_text(self._diags)}\n"
@@ -513,8 +517,15 @@ class LSPCodeEnv(TextEnv):
     def _do_submit(self, cmd: Command) -> StepOutcome:
         run = self._run_tests()
         self._view = self._view._replace(phi=run.fraction)
-        out = self._finish(cmd, "Submitted. " + self._tests_text(run), {"passed": list(run.passed), "failed": list(run.failed)})
-        out.terminated, out.success, out.outcome = True, run.all_passed, 1.0 if run.all_passed else 0.0
+        errors = sum(d["severity"] == "error" for d in self._diags)
+        # A defect no hidden test exercises is still a defect: success also needs a checker without errors.
+        solved = run.all_passed and (errors == 0 or not self.require_clean)
+        verdict = "Solved." if solved else (
+            f"Not solved: {errors} checker error(s) remain." if run.all_passed else "Not solved: tests fail."
+        )
+        out = self._finish(cmd, f"Submitted. {verdict} " + self._tests_text(run),
+                           {"passed": list(run.passed), "failed": list(run.failed), "errors": errors})  # fmt: skip
+        out.terminated, out.success, out.outcome = True, solved, 1.0 if solved else 0.0
         out.info["lsp"]["tests_passed"] = len(run.passed)
         return out
 

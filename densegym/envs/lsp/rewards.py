@@ -18,13 +18,13 @@ The env splits Eq. 5.1 into unweighted components whose default weights rebuild 
 | ``safety`` | ``S_t`` on edit/rename turns, else 0 (gated: the safe fraction, on the last turn) | ``[0, 1]`` | 0.4 |
 | ``ambiguity`` | ``-(1 - alpha_t)`` on turns with a selector, else 0 | ``[-1, 0]`` | 0.1 |
 | ``tests`` | ``phi(after) - phi(before)``, ``phi`` = fraction of hidden tests passing at the last run | ``[-1, 1]`` | 1.0 |
-| ``outcome`` | 1 when ``submit`` finds every hidden test passing | ``{0, 1}`` | 1.0 |
+| ``outcome`` | 1 when ``submit`` finds every hidden test passing and no checker error | ``{0, 1}`` | 1.0 |
 | ``format`` | 0 for a valid action, -1 otherwise | ``{-1, 0}`` | 0.1 |
 
 **Gating (G-RA, ALGORITHMS.md section 3).** Deleting the code that carries a diagnostic lowers ``D``, and
 a no-op edit earns ``S = 1``; both would pay under Eq. 5.1 alone. With ``gate="outcome"`` (the default)
 ``diagnostics`` and ``safety`` are held back during the episode (0 on each turn) and paid on its last
-turn only when the outcome meets the threshold (all tests pass), as G-RA's
+turn only when the outcome meets the threshold (solved), as G-RA's
 ``r_high + sum_t r_low_t * 1[r_high >= Delta]``. Because ``D_{t-1} - D_t`` telescopes, the held back
 diagnostics sum is ``D_0 - D_T``; the held back safety is paid as the *fraction* of mutating turns that
 were safe (in ``[0, 1]``), so that the number of edits earns nothing. ``gate="none"`` pays Eq. 5.1 on every turn (for trainers that

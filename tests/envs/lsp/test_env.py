@@ -469,3 +469,15 @@ def test_fuzzed_actions_never_raise_and_invalid_ones_change_nothing(lsp_env):
             assert lsp_env.ws.digest() == digest and obs.startswith("Invalid action:")
 
     run()
+
+
+def test_success_needs_a_clean_checker_too(lsp_env):
+    extra = {"ledger/extra.py": "def unused() -> int:\n    return missing_name\n"}
+    _, info = lsp_env.reset(options={"task": custom_task("ledger", extra, "untested-defect")})
+    assert info["privileged"]["tests_fraction"] == 1.0 and info["privileged"]["diag_count"] == 1.0
+    obs, _, terminated, _, info = lsp_env.step(act("submit"))
+    assert terminated and not info["success"] and "1 checker error(s) remain" in obs
+    lsp_env.reset(options={"task": custom_task("ledger", extra, "untested-defect")})
+    lsp_env.step(act('edit anchor://ledger/extra.py#"missing_name"\n0'))
+    _, _, terminated, _, info = lsp_env.step(act("submit"))
+    assert terminated and info["success"] and info["reward_components"]["diagnostics"] == 1.0
