@@ -16,7 +16,8 @@ HELP = (
     "Accepted, inside <action></action>: files | view SEL | edit SEL, then the new text on the following lines | "
     "diagnostics [FILE] | hover SEL | definition SEL | references SEL | rename SEL NEW_NAME | run_tests | submit. "
     "SEL is a file (pkg/mod.py), lines (pkg/mod.py:3-7), a cursor (pkg/mod.py@L3:C5), a range "
-    "(pkg/mod.py@R(3,1->3,9)), a symbol (py://pkg.mod#Class.method) or an anchor (anchor://pkg/mod.py#\"code\")."
+    "(pkg/mod.py@R(3,1->3,9)), a symbol (py://pkg.mod#Class.method, or ast://[module=pkg.mod]/[class=Class]/[def=method]) "
+    "or an anchor (anchor://pkg/mod.py#\"code\")."
 )
 
 

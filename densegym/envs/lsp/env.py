@@ -55,7 +55,8 @@ class LSPCodeEnv(TextEnv):
     ``diagnostics [FILE]``, ``hover SEL``, ``definition SEL``, ``references SEL``,
     ``rename SEL NEW_NAME`` (through the server's prepareRename and rename), ``run_tests``, ``submit``.
     ``SEL`` is a selector (``selectors.py``): a file, a line range ``f.py:3-7``, a cursor ``f.py@L3:C5``,
-    a range ``f.py@R(3,1->3,9)``, a symbol ``py://pkg.mod#Class.method[:def|body|sig]`` or a content anchor
+    a range ``f.py@R(3,1->3,9)``, a symbol ``py://pkg.mod#Class.method[:def|body|sig]`` (or the AST path
+    ``ast://[module=pkg.mod]/[class=Class]/[def=method]``) or a content anchor
     ``anchor://f.py#"code"`` relocated by winnowed fuzzy matching. Paths are relative to the workspace;
     absolute paths, ``..``, symlinks, hidden and protected files are refused with a message, and nothing
     changes. Edits stay inside the package directory, and package code may not import what could tamper

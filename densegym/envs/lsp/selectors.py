@@ -9,6 +9,7 @@ Accepted forms (lines and columns are 1-based, as editors show them):
 | ``pkg/mod.py@L12:C5`` | a cursor position | 1 |
 | ``pkg/mod.py@R(12,5->12,9)`` | a character range (end exclusive) | 1 |
 | ``py://pkg.mod#Class.method`` (``:def`` / ``:body`` / ``:sig``) | a symbol, found structurally | 1 |
+| ``ast://[module=pkg.mod]/[class=Class]/[def=method]`` | the same symbol as an AST path | 1 |
 | ``anchor://pkg/mod.py#"snippet"`` (optional ``?line=N``) | a content anchor, relocated by fuzzy matching | Eq. 3.1 |
 
 Content anchors follow Lanser-CLI: an exact, unique occurrence scores 1.0; otherwise windows of the
@@ -111,6 +112,9 @@ class SelectorResolver:
             raise ActionError("missing selector")
         if m := _SYMBOL.match(sel):
             return self._symbol(m["module"], m["qual"], m["role"] or "def")
+        if sel.startswith("ast://"):
+            module, qual = _ast_path(sel)
+            return self._symbol(module, qual, "def")
         if sel.startswith("anchor://"):
             m = _ANCHOR.match(sel)
             if not m:
@@ -226,6 +230,18 @@ class SelectorResolver:
         if b > a and text[b - 1] == "\n":
             b -= 1
         return Resolved(rel, a, b, _first_word(text, a), best[0], "anchor", canonical, evidence)
+
+
+_AST_STEP = re.compile(r"\[(module|class|def)=([A-Za-z_][\w.]*)\]")
+
+
+def _ast_path(sel: str) -> tuple[str, str]:
+    """``ast://[module=pkg.mod]/[class=Cart]/[def=total]`` -> (``pkg.mod``, ``Cart.total``)."""
+    steps = sel[len("ast://") :].split("/")
+    parsed = [_AST_STEP.fullmatch(step) for step in steps]
+    if not parsed or not all(parsed) or parsed[0][1] != "module" or len(parsed) < 2 or any(m[1] == "module" for m in parsed[1:]):
+        raise ActionError("an AST path looks like ast://[module=pkg.mod]/[class=Name]/[def=name]")
+    return parsed[0][2], ".".join(m[2] for m in parsed[1:])
 
 
 def _find_qualname(tree: ast.AST, parts: list[str]) -> ast.AST | None:

@@ -106,3 +106,12 @@ def test_scoring_parts():
     near = anchor_score("x", "y", 10, 10, same_module=True)
     far = anchor_score("x", "y", 10, 90, same_module=True)
     assert near > far
+
+
+def test_ast_path_is_the_same_symbol(resolver):
+    a = resolver.resolve("ast://[module=shop.cart]/[class=Cart]/[def=total]")
+    b = resolver.resolve("py://shop.cart#Cart.total")
+    assert (a.path, a.start, a.end, a.point, a.alpha) == (b.path, b.start, b.end, b.point, 1.0)
+    for bad in ("ast://[class=Cart]", "ast://[module=shop.cart]", "ast://[module=shop.cart]/[def=x]/[module=y]"):
+        with pytest.raises(ActionError):
+            resolver.resolve(bad)
