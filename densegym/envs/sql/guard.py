@@ -116,7 +116,7 @@ def check_query(sql: str, dialect: str) -> str:
     if not statements:
         raise QueryRefused(f"the query is empty. {ACCEPTED}")
     root = statements[0]
-    if not isinstance(root, exp.Query):
+    if not isinstance(root, (exp.Query, exp.Values)):
         raise QueryRefused(f"{root.key.upper()} statements are refused: the database is read-only. {ACCEPTED}")
     for node in root.walk():
         if isinstance(node, _WRITE_NODES):

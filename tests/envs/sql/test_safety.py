@@ -233,3 +233,10 @@ def test_a_single_huge_value_is_refused_before_it_is_built(kind, make_backend):
             backend.run("SELECT randomblob(MAX(stock) * 10000000) FROM products")
     wide = backend.run("SELECT o.status, c.name, p.name FROM orders o, customers c, products p")
     assert wide.truncated and len(wide.rows) >= 1
+
+
+@pytest.mark.parametrize("kind, query", [("duckdb", "FROM orders SELECT COUNT(*)"), ("postgres", "TABLE customers"),
+                                         ("sqlite", "VALUES (1), (2)"), ("postgres", "VALUES (1, 'a')")])
+def test_every_dialects_own_query_forms_are_accepted(kind, query, make_backend):
+    result = make_backend(kind).run(query)
+    assert result.rows and not result.truncated
