@@ -184,6 +184,9 @@ def test_every_backend_runs_episodes(kind, sql_cache, request):
         assert "customer_id INTEGER -> customers.customer_id" in obs  # foreign keys read from the catalog
         obs, _, _, _, info = env.step("<sql>SELECT nope FROM products</sql>")
         assert obs.startswith("Error:") and "nope" in obs
+        assert _components(info)["schema"] == -1.0 and _components(info)["execution"] == -1.0
+        _, _, _, _, info = env.step("<sql>SELECT name FROM products WHERE price > 'x'</sql>")  # a type error
+        assert _components(info)["execution"] == -1.0 and _components(info)["schema"] == 0.0
     finally:
         env.close()
 
