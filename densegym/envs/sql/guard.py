@@ -117,7 +117,8 @@ def check_query(sql: str, dialect: str) -> str:
         raise QueryRefused(f"the query is empty. {ACCEPTED}")
     root = statements[0]
     if not isinstance(root, (exp.Query, exp.Values)):
-        raise QueryRefused(f"{root.key.upper()} statements are refused: the database is read-only. {ACCEPTED}")
+        raise QueryRefused(f"this {first.upper()} statement is not a query ({root.key}); the database is read-only. "
+                           f"{ACCEPTED}")
     for node in root.walk():
         if isinstance(node, _WRITE_NODES):
             raise QueryRefused(
