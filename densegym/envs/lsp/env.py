@@ -33,6 +33,7 @@ from densegym.sandbox import Limits, LocalExecutor, PathEscape, Workspace
 _SHOWN_DIAGNOSTICS = 15
 _MAX_VIEW_LINES = 300
 _TEST_OUTPUT_CHARS = 4000
+_INITIAL_RUNS: dict[tuple[str, str], TestRun] = {}
 
 
 class LSPCodeEnv(TextEnv):
@@ -218,7 +219,7 @@ class LSPCodeEnv(TextEnv):
         self.session.take_restart_notes()
         self._diags = self.session.diagnostics()
         d = weighted_count(self._diags)
-        run = self._run_tests()
+        run = self._initial_run()
         self._view = LspView(d, d, run.fraction, 0, 0, self.ws.digest(".py"))
         self._public = self._public_symbols()
         self.last_bundle = None
@@ -493,6 +494,19 @@ class LSPCodeEnv(TextEnv):
                 self.ws.write(rel, text)
 
     # tests
+
+    def _initial_run(self) -> TestRun:
+        """The hidden tests on the task as given; cached per task content, since GRPO-style groups reset
+        the same task many times and a test run is most of a reset's cost."""
+        key = (self.task.digest, content_hash(self.task.tests))
+        run = _INITIAL_RUNS.get(key)
+        if run is None:
+            run = self._run_tests()
+            if not (run.timed_out or run.output_truncated):  # a starved machine must not poison the cache
+                _INITIAL_RUNS[key] = run
+                while len(_INITIAL_RUNS) > 4096:
+                    _INITIAL_RUNS.pop(next(iter(_INITIAL_RUNS)))
+        return run
 
     def _run_tests(self) -> TestRun:
         return run_hidden_tests(self.ws, self.task.tests, self.executor, self.test_limits)
