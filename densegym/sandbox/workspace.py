@@ -14,6 +14,7 @@ import shutil
 import stat
 import tempfile
 import unicodedata
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -46,6 +47,8 @@ class Workspace:
         self._tmp = tempfile.mkdtemp(prefix=prefix)
         # Resolve once: on some systems the temp dir itself sits behind a symlink (/tmp -> /private/tmp).
         self.root = Path(self._tmp).resolve()
+        # A workspace that is never cleaned up still goes when collected or at interpreter exit.
+        self._remove = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self.protected = frozenset(protected)
         self.max_file_bytes = int(max_file_bytes)
         for rel, text in (files or {}).items():
@@ -176,7 +179,7 @@ class Workspace:
     # ---- lifetime -----------------------------------------------------------------------------
 
     def cleanup(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._remove()
 
     @property
     def closed(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,9 @@ class LspClient:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
         await client.start_io(exe, *self.spec.langserver_args, cwd=str(self.root), env=env, start_new_session=True)
         self.pid = client._server.pid if client._server else None
+        if self.pid is not None:
+            # An env that is never closed still takes its server down when collected or at exit.
+            self._reaper = weakref.finalize(self, kill_group_and_wait, self.pid, 5.0)
         caps = T.ClientCapabilities(
             general=T.GeneralClientCapabilities(position_encodings=[T.PositionEncodingKind.Utf16]),
             text_document=T.TextDocumentClientCapabilities(
@@ -257,7 +261,7 @@ class LspClient:
             except ServerFailure:
                 pass
         if pid is not None:
-            kill_group_and_wait(pid)
+            self._reaper()  # kills the group and waits; runs at most once
         if client is not None and not self._loop.is_closed():
             try:
                 self._call(_stop(client), 10)

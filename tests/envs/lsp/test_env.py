@@ -481,3 +481,15 @@ def test_success_needs_a_clean_checker_too(lsp_env):
     lsp_env.step(act('edit anchor://ledger/extra.py#"missing_name"\n0'))
     _, _, terminated, _, info = lsp_env.step(act("submit"))
     assert terminated and info["success"] and info["reward_components"]["diagnostics"] == 1.0
+
+
+def test_an_env_never_closed_is_cleaned_up_at_exit():
+    code = (
+        "from densegym.envs.lsp import LSPCodeEnv\n"
+        "env = LSPCodeEnv()\n"
+        "env.reset(options={'task': 'lsp:ledger:d1:0'})\n"
+        "print(env.session.client.pid, env.ws.root)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    pid, root = out.stdout.split()
+    assert live_processes_in_group(int(pid)) == [] and not Path(root).exists()
