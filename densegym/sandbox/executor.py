@@ -108,6 +108,17 @@ class LocalExecutor:
     def isolated(self) -> bool:
         return self.bwrap is not None
 
+    @property
+    def process_cap(self) -> str:
+        """What bounds the number of processes a command may start: ``"cgroup"``, ``"rlimit"``, or
+        ``"none"`` (root without writable cgroups: the kernel exempts root from ``RLIMIT_NPROC``, so only
+        the timeout and, under bubblewrap, the PID namespace end a fork bomb)."""
+        group = pids_cgroup(1)
+        if group is not None:
+            group.destroy()
+            return "cgroup"
+        return "rlimit" if os.getuid() != 0 else "none"
+
     def run(
         self,
         argv: Sequence[str],
