@@ -104,13 +104,30 @@ def test_logic_operator_tasks_fail_tests_without_diagnostics(lsp_env):
         assert info["privileged"]["tests_fraction"] < 1.0 and info["privileged"]["diag_count"] == 0.0
 
 
+def _cli_report(root, *files: str) -> dict:
+    cli = find_executable("basedpyright")
+    argv = [cli, "--outputjson", "-p", str(root), *(str(root / f) for f in files)]
+    return json.loads(subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=180).stdout)
+
+
+def test_one_files_diagnostics_equal_the_checker_run_on_that_file(lsp_env):
+    task = generate("lsp:textkit:d3:2")
+    lsp_env.reset(options={"task": task})
+    root = lsp_env.ws.root
+    for rel in sorted({d.file for d in task.defects if d.rule}):
+        report = _cli_report(root, rel)
+        expected = sorted((d["range"]["start"]["line"], d["range"]["start"]["character"], d["range"]["end"]["line"],
+                           d["range"]["end"]["character"], d["severity"], d.get("rule", ""), d["message"])
+                          for d in report["generalDiagnostics"])  # fmt: skip
+        ours = sorted((*d["range"], d["severity"], d["rule"], d["message"]) for d in lsp_env._diags if d["file"] == rel)
+        assert ours == expected and ours
+
+
 @pytest.mark.parametrize("tid", ["lsp:inventory:d3:4", "lsp:geometry:d2:9"])
 def test_env_diagnostics_equal_the_command_line_checker(lsp_env, tid):
     lsp_env.reset(options={"task": tid})
     root = lsp_env.ws.root
-    cli = find_executable("basedpyright")
-    proc = subprocess.run([cli, "--outputjson", "-p", str(root)], cwd=root, capture_output=True, text=True, timeout=180)
-    report = json.loads(proc.stdout)
+    report = _cli_report(root)
     expected = sorted(
         (
             str(__import__("pathlib").Path(d["file"]).relative_to(root)),
