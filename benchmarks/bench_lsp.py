@@ -30,6 +30,7 @@ import time
 from densegym.envs.lsp import LSPCodeEnv
 from densegym.envs.lsp.servers import find_executable, server_version
 from densegym.envs.lsp.tasks import generate
+from densegym.sandbox.processes import live_processes_in_group
 
 TASK = "lsp:inventory:d1:0"
 
@@ -46,16 +47,7 @@ def _rss_kib(pid: int) -> int:
 
 
 def _group_rss_mib(pgid: int) -> float:
-    total = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    if int(fh.read().rsplit(")", 1)[1].split()[2]) == pgid:
-                        total += _rss_kib(int(entry))
-            except OSError:
-                pass
-    return total / 1024
+    return sum(_rss_kib(pid) for pid in live_processes_in_group(pgid)) / 1024
 
 
 def _cli_diagnostics(root) -> list[tuple]:
