@@ -493,3 +493,28 @@ def test_an_env_never_closed_is_cleaned_up_at_exit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     pid, root = out.stdout.split()
     assert live_processes_in_group(int(pid)) == [] and not Path(root).exists()
+
+
+@pytest.mark.parametrize("fix", [True, False])
+def test_gated_diagnostics_return_equals_gra_on_the_raw_turns(lsp_env, raw_env, fix):
+    from densegym.envs.lsp.rewards import gra_gate
+
+    def episode(env):
+        env.reset(options={"task": "lsp:planner:d2:3"})
+        turns = []
+        for _ in range(6):
+            action = env.oracle_action() if fix else act("diagnostics")
+            if not fix and len(turns) == 2:
+                action = act("submit")
+            _, _, terminated, _, info = env.step(action)
+            turns.append(info["reward_components"])
+            if terminated:
+                return turns, info["outcome"]
+        raise AssertionError("the episode did not end")
+
+    gated, outcome = episode(lsp_env)
+    raw, raw_outcome = episode(raw_env)
+    assert outcome == raw_outcome == (1.0 if fix else 0.0)
+    expected = sum(t["diagnostics"] for t in gra_gate(raw, raw_outcome))
+    assert sum(t["diagnostics"] for t in gated) == pytest.approx(expected)
+    assert (expected > 0) == fix
