@@ -89,7 +89,7 @@ def make_bundle(
     process_reward: dict[str, Any] | None = None,
     status: str = "ok",
 ) -> dict[str, Any]:
-    """A Lanser-CLI style analysis bundle; ``bundleId`` hashes everything except ``processReward``'s volatility-free copy."""
+    """A Lanser-CLI style analysis bundle; ``bundleId`` is the content hash of every field but ``processReward``."""
     body = {
         "version": BUNDLE_VERSION,
         "status": status,
