@@ -59,6 +59,11 @@ def extract_tag(text: str, tag: str = "action") -> str | None:
     Linear in the text's length, so a megabyte of garbage costs a scan, not a regex blow-up. (Searching
     a lower-cased copy would be wrong: lower-casing can change a string's length, e.g. "İ".)
     """
+    if text.isascii():  # the common case: str.lower keeps every position, and rfind runs in C
+        lower = text.lower()
+        end = lower.rfind(f"</{tag}>")
+        start = lower.rfind(f"<{tag}>", 0, end) if end >= 0 else -1
+        return text[start + len(tag) + 2 : end] if start >= 0 else None
     close = None
     for close in _tag_pattern(f"</{tag}>").finditer(text):
         pass

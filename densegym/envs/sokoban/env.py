@@ -17,7 +17,7 @@ from densegym.envs.sokoban.generator import (
 )
 from densegym.envs.sokoban.level import MOVES, Level, cells_of, load_levels, parse_levels
 from densegym.envs.sokoban.oracle import INF, SokobanOracle, oracle_for
-from densegym.envs.sokoban.render import LEGEND, grid_text, rgb_array
+from densegym.envs.sokoban.render import LEGEND, GridRenderer, rgb_array
 from densegym.envs.sokoban.rewards import DeadlockReward, OptimalMoveReward, SokobanView, progress_hook
 from densegym.rewards import FormatReward, OutcomeReward, RewardSet
 
@@ -198,7 +198,32 @@ class SokobanEnv(TextEnv):
             self._d_dead = float(self.oracle.max_distance + 1)
         else:
             self._d_dead = 2.0 * self._norm + 1.0
-        self._views: dict[int, SokobanView] = {}
+        self._render = GridRenderer(level)
+        # Per-state facts (oracle view, anchor, rendering) are pure functions of the state key;
+        # random and learning agents revisit states constantly, so each is computed once.
+        self._states: dict[int, tuple[SokobanView, str, str, int]] = {}
+
+    def _state(self, key: int) -> tuple[SokobanView, str, str, int]:
+        entry = self._states.get(key)
+        if entry is None:
+            if len(self._states) >= 100_000:
+                self._states.clear()
+            level = self.level
+            mask, player = divmod(key, level.n_cells)
+            answer = self.oracle.answer(key)
+            d = answer.distance if answer.distance < INF else self._d_dead
+            view = SokobanView(key, answer.distance, answer.exact, -d / self._norm)
+            w = level.width
+            cells = cells_of(mask)
+            on_goals = bin(mask & level.goal_mask).count("1")
+            boxes = ", ".join(f"({c // w}, {c % w})" for c in cells)
+            description = (
+                f"{self._render(cells, player)}\n"
+                f"You are at ({player // w}, {player % w}). Boxes at {boxes}. "
+                f"Boxes on goals: {on_goals} of {len(level.goals)}."
+            )
+            entry = self._states[key] = (view, f"p{player}b{mask:x}", description, on_goals)
+        return entry
 
     def start(self, task: Level) -> str:
         self._set_level(task)
@@ -218,16 +243,10 @@ class SokobanEnv(TextEnv):
         )
 
     def state_view(self) -> SokobanView:
-        view = self._views.get(self._key)
-        if view is None:
-            answer = self.oracle.answer(self._key)
-            d = answer.distance if answer.distance < INF else self._d_dead
-            view = self._views[self._key] = SokobanView(self._key, answer.distance, answer.exact, -d / self._norm)
-        return view
+        return self._state(self._key)[0]
 
     def anchor(self) -> str:
-        mask, player = divmod(self._key, self.level.n_cells)
-        return f"p{player}b{mask:x}"
+        return self._state(self._key)[1]
 
     def save_state(self) -> int:
         return self._key
@@ -279,27 +298,29 @@ class SokobanEnv(TextEnv):
                 raise ActionError(f"{which} is illegal: {self._blocked_reason(keys[-1], m)}")
             keys.append(nxt[0])
             pushed += nxt[1]
-        oracle = self.oracle
-        dists = [oracle.distance(k) for k in keys]
-        optimal = all(a < INF and b == a - 1 for a, b in zip(dists, dists[1:]))
+        distance = self.oracle.distance
+        optimal = True
+        for before, after_key in zip(keys, keys[1:]):
+            a = distance(before)
+            if a == INF or distance(after_key) != a - 1:
+                optimal = False
+                break
         self._key = keys[-1]
-        solved = board.solved(self._key)
-        after = self.state_view()
-        deadlocked = after.distance == INF
-        names = ", ".join(MOVES[m] for m in moves)
-        lines = [f"You moved {names}" + (f" and pushed a box {pushed} time(s)." if pushed else ".")]
-        terminated = solved or (deadlocked and self.terminate_on_deadlock)
+        after, _, description, on_goals = self._state(self._key)
+        solved = on_goals == len(self.level.goals)
+        terminated = solved or (after.distance == INF and self.terminate_on_deadlock)
+        names = MOVES[moves[0]] if len(moves) == 1 else ", ".join(MOVES[m] for m in moves)
+        text = f"You moved {names}" + (f" and pushed a box {pushed} time(s).\n" if pushed else ".\n")
         if solved:
-            lines.append("Every box is on a goal: the level is solved!")
+            text += "Every box is on a goal: the level is solved!\n"
         elif terminated:
-            lines.append("A box is stuck where it can never reach a goal: the level can no longer be solved.")
-        lines.append(self._describe())
+            text += "A box is stuck where it can never reach a goal: the level can no longer be solved.\n"
         info = {
             "moves_optimal": optimal,
-            "boxes_on_goals": self._boxes_on_goals(),
+            "boxes_on_goals": on_goals,
             "oracle_degraded": not (after.exact and self.oracle.exact),
         }
-        return StepOutcome("\n".join(lines), terminated, solved, 1.0 if solved else 0.0, info)
+        return StepOutcome(text + description, terminated, solved, 1.0 if solved else 0.0, info)
 
     def _blocked_reason(self, key: int, m: int) -> str:
         mask, player = divmod(key, self.level.n_cells)
@@ -333,18 +354,8 @@ class SokobanEnv(TextEnv):
 
     # ---- rendering ----------------------------------------------------------------------------
 
-    def _boxes_on_goals(self) -> int:
-        return bin((self._key // self.level.n_cells) & self.level.goal_mask).count("1")
-
     def _describe(self) -> str:
-        mask, player = divmod(self._key, self.level.n_cells)
-        w = self.level.width
-        boxes = ", ".join(f"({c // w}, {c % w})" for c in cells_of(mask))
-        return (
-            f"{grid_text(self.level, mask, player)}\n"
-            f"You are at ({player // w}, {player % w}). Boxes at {boxes}. "
-            f"Boxes on goals: {self._boxes_on_goals()} of {len(self.level.goals)}."
-        )
+        return self._state(self._key)[2]
 
     def render_text(self) -> str:
         return self._describe()

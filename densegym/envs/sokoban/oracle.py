@@ -220,6 +220,9 @@ class SokobanOracle:
         return cached
 
     def distance(self, key: int) -> float:
+        if self.dist is not None:  # the hot path: one dict lookup
+            d = self.dist.get(key)
+            return INF if d is None else d
         return self.answer(key).distance
 
     def _search(self, key: int) -> Answer:

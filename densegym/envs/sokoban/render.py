@@ -19,12 +19,43 @@ _COLOURS = {
 }
 
 
+class GridRenderer:
+    """Renders a level's states fast: the static part (walls, goals, row and column numbers) is built
+    once, and each state only overwrites the cells of its boxes and player."""
+
+    def __init__(self, level: Level):
+        self.level = level
+        w = level.width
+        label = len(str(level.height - 1))
+        header = " " * (label + 1) + "".join(str(c % 10) for c in range(w))
+        chars: list[str] = [header + "\n"]
+        self.slot = {}  # cell -> index into chars
+        goals = set(level.goals)
+        for r in range(level.height):
+            chars.append(f"{r:>{label}} ")
+            for c in range(w):
+                i = r * w + c
+                self.slot[i] = len(chars)
+                chars.append("#" if level.walls[i] else ("." if i in goals else "_"))
+            chars.append("\n")
+        chars[-1] = ""
+        self.base = chars
+        self.goals = goals
+
+    def __call__(self, box_cells: list[int], player: int) -> str:
+        chars = self.base.copy()
+        goals, slot = self.goals, self.slot
+        for b in box_cells:
+            chars[slot[b]] = "*" if b in goals else "$"
+        chars[slot[player]] = "+" if player in goals else "@"
+        return "".join(chars)
+
+
 def grid_text(level: Level, boxes_mask: int, player: int) -> str:
     """The grid with column numbers on top and row numbers on the left."""
-    rows = level.to_text(boxes_mask, player, floor="_").split("\n")
-    width = len(str(level.height - 1))
-    header = " " * (width + 1) + "".join(str(c % 10) for c in range(level.width))
-    return "\n".join([header] + [f"{r:>{width}} {row}" for r, row in enumerate(rows)])
+    from densegym.envs.sokoban.level import cells_of
+
+    return GridRenderer(level)(cells_of(boxes_mask), player)
 
 
 def rgb_array(level: Level, boxes_mask: int, player: int, tile: int = 16) -> np.ndarray:
