@@ -27,7 +27,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.bench_sokoban
+	$(PY) -m benchmarks.bench_rollout
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
