@@ -43,6 +43,18 @@ class ContextPolicy:
         if self.k < 0:
             raise ValueError(f"k must be >= 0, got {self.k}")
 
+    @classmethod
+    def from_spec(cls, spec: str, **kwargs) -> ContextPolicy:
+        """``"full"``, ``"current"`` or ``"last_k:K"`` (as written in configs and on the command line)."""
+        mode, _, k = spec.partition(":")
+        if mode == "last_k":
+            if not k.isdigit():
+                raise ValueError(f"context {spec!r}: write last_k:K with K a whole number, e.g. last_k:2")
+            return cls("last_k", int(k), **kwargs)
+        if k:
+            raise ValueError(f"context {spec!r}: only last_k takes a number; use full, current or last_k:K")
+        return cls(mode, **kwargs)
+
     def build(self, observations: Sequence[str], actions: Sequence[str]) -> Conversation:
         """The conversation for the next action, from ``observations[0..t]`` and ``actions[0..t-1]``."""
         if len(observations) != len(actions) + 1:

@@ -47,13 +47,19 @@ def left_pad(seqs: Sequence[Sequence[int]], pad_id: int, device: Any = None) -> 
 
 
 def sequence_logprobs(
-    model: Any, prompt_ids: Sequence[Sequence[int]], action_ids: Sequence[Sequence[int]], pad_token_id: int
+    model: Any,
+    prompt_ids: Sequence[Sequence[int]],
+    action_ids: Sequence[Sequence[int]],
+    pad_token_id: int,
+    *,
+    entropies: list[torch.Tensor] | None = None,
 ) -> list[torch.Tensor]:
     """Teacher-forced ``log pi(action_t | prompt, action_<t)`` under the raw logits, one float32 tensor per pair.
 
     The pairs are left-padded into one batch; positions come from the attention mask, as in ``generate``,
     so a sequence's numbers do not depend on what it is batched with. Differentiable unless called under
-    ``torch.no_grad()``.
+    ``torch.no_grad()``. Pass a list as ``entropies`` to also receive, per pair, the entropy of the policy at
+    each action position (for an entropy bonus), computed from the same logits.
     """
     if len(prompt_ids) != len(action_ids):
         raise ValueError(f"{len(prompt_ids)} prompts but {len(action_ids)} actions")
@@ -76,11 +82,16 @@ def sequence_logprobs(
         n = len(a)
         if n == 0:
             out.append(torch.zeros(0, device=device))
+            if entropies is not None:
+                entropies.append(torch.zeros(0, device=device))
             continue
         # logits at column c predict the token at column c + 1; the action fills the last n columns
         step_logits = logits[i, width - n - 1 : width - 1].float()
         targets = ids[i, ids.shape[1] - n :]
-        out.append(torch.log_softmax(step_logits, dim=-1).gather(-1, targets[:, None]).squeeze(-1))
+        log_p = torch.log_softmax(step_logits, dim=-1)
+        out.append(log_p.gather(-1, targets[:, None]).squeeze(-1))
+        if entropies is not None:
+            entropies.append(-(log_p.exp() * log_p).sum(-1))
     return out
 
 

@@ -19,12 +19,20 @@ import torch.nn.functional as F
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean")
 
 
-def masked_aggregate(values: torch.Tensor, mask: torch.Tensor, agg: str = "token-mean") -> torch.Tensor:
+def masked_aggregate(
+    values: torch.Tensor, mask: torch.Tensor, agg: str = "token-mean", weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """``token-mean``: ``sum(M x) / sum(M)`` over the batch (verl default); ``seq-mean-token-mean``: the mean over
     sequences of each sequence's token mean (GRPO paper), over the sequences with at least one action token.
-    Returns 0 when nothing is unmasked."""
+    Returns 0 when nothing is unmasked.
+
+    ``weights`` (from :func:`token_weights`) replace ``agg`` by ``sum(M w x)``: the same aggregate with its
+    denominators taken over the whole batch, so that micro-batches of tokens add up to the full-batch loss.
+    """
     mask = mask.to(torch.bool)
     values = torch.where(mask, values, torch.zeros_like(values))
+    if weights is not None:
+        return (values * torch.where(mask, weights.to(values.dtype), torch.zeros_like(values))).sum()
     if agg == "token-mean":
         return values.sum() / mask.sum().clamp(min=1)
     if agg == "seq-mean-token-mean":
@@ -32,6 +40,23 @@ def masked_aggregate(values: torch.Tensor, mask: torch.Tensor, agg: str = "token
         per_seq = values.sum(dim=-1) / tokens.clamp(min=1)
         has_tokens = tokens > 0
         return per_seq[has_tokens].sum() / has_tokens.sum().clamp(min=1)
+    raise ValueError(f"unknown aggregation {agg!r}; use one of {AGGREGATIONS}")
+
+
+def token_weights(sequence_of_token: Sequence[int], agg: str = "token-mean") -> torch.Tensor:
+    """Per-token weights ``w`` with ``sum(w x) == AGG(x)`` over a whole batch of action tokens.
+
+    ``sequence_of_token[k]`` is the sequence (trajectory) that action token k belongs to. ``token-mean``:
+    ``w = 1/N``; ``seq-mean-token-mean``: ``w = 1/(S n_s)`` for S sequences with ``n_s`` tokens each.
+    """
+    seq = torch.as_tensor(list(sequence_of_token), dtype=torch.long)
+    if seq.numel() == 0:
+        return torch.zeros(0)
+    if agg == "token-mean":
+        return torch.full((seq.numel(),), 1.0 / seq.numel())
+    if agg == "seq-mean-token-mean":
+        _, inverse, counts = torch.unique(seq, return_inverse=True, return_counts=True)
+        return 1.0 / (counts.numel() * counts[inverse].double())
     raise ValueError(f"unknown aggregation {agg!r}; use one of {AGGREGATIONS}")
 
 
@@ -55,6 +80,7 @@ def policy_loss(
     kl_coef: float = 0.0,
     entropy: torch.Tensor | None = None,
     entropy_coef: float = 0.0,
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Token-level clipped policy gradient with asymmetric clip, optional k3 KL and entropy bonus (section 0.3):
 
@@ -65,6 +91,9 @@ def policy_loss(
     ``advantages`` are per token (a turn's advantage broadcast over its action tokens). ``entropy`` is the
     per-token entropy of pi_theta (:func:`token_entropy`), needed only when ``entropy_coef`` is not 0.
     Returns the loss and float metrics (``pg_loss``, ``clipfrac``, ``approx_kl``, ``kl``, ``entropy``).
+
+    ``weights`` (:func:`token_weights` over the whole batch) make every AGG, and every metric, a weighted sum, so
+    that the losses and metrics of micro-batches add up to those of the batch (gradient accumulation).
     """
     m = mask.to(torch.bool)
     zeros = torch.zeros_like(logprobs)
@@ -77,21 +106,22 @@ def policy_loss(
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high)
     pg_losses = torch.maximum(unclipped, clipped)
-    pg_loss = masked_aggregate(pg_losses, m, agg)
+    pg_loss = masked_aggregate(pg_losses, m, agg, weights)
     loss = pg_loss
 
+    metric_agg = "token-mean" if weights is None else agg
     metrics = {
         "pg_loss": float(pg_loss.detach()),
-        "clipfrac": float(masked_aggregate((clipped > unclipped).to(logprobs.dtype), m, "token-mean")),
-        "approx_kl": float(masked_aggregate(-log_ratio.detach(), m, "token-mean")),
+        "clipfrac": float(masked_aggregate((clipped > unclipped).to(logprobs.dtype), m, metric_agg, weights)),
+        "approx_kl": float(masked_aggregate(-log_ratio.detach(), m, metric_agg, weights)),
     }
     if ref_logprobs is not None and kl_coef != 0.0:
         ref = torch.where(m, ref_logprobs.to(logprobs.dtype), zeros).detach()
-        kl = masked_aggregate(kl_k3(logprobs, ref), m, agg)
+        kl = masked_aggregate(kl_k3(logprobs, ref), m, agg, weights)
         loss = loss + kl_coef * kl
         metrics["kl"] = float(kl.detach())
     if entropy is not None and entropy_coef != 0.0:
-        ent = masked_aggregate(torch.where(m, entropy, torch.zeros_like(entropy)), m, agg)
+        ent = masked_aggregate(torch.where(m, entropy, torch.zeros_like(entropy)), m, agg, weights)
         loss = loss - entropy_coef * ent
         metrics["entropy"] = float(ent.detach())
     return loss, metrics
