@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | demo."""
+"""The ``densegym`` command line: list | play | rollout | eval | demo."""
 
 from __future__ import annotations
 
@@ -29,10 +29,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _make(env_id: str, kwargs: str | None) -> gym.Env:
+def _make_check(env_id: str) -> None:
+    """Exit with the known ids when ``env_id`` is not registered (before any model or worker starts)."""
     if env_id not in gym.registry:
         known = ", ".join(e.id for e in ENVS)
         raise SystemExit(f"densegym: unknown env id {env_id!r}; known ids: {known}")
+
+
+def _make(env_id: str, kwargs: str | None) -> gym.Env:
+    _make_check(env_id)
     extra = json.loads(kwargs) if kwargs else {}
     return gym.make(env_id, **extra)
 
@@ -40,7 +45,12 @@ def _make(env_id: str, kwargs: str | None) -> gym.Env:
 def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for info in ENVS:
-        env = gym.make(info.id)
+        # Constructing an env is cheap: none starts a server, database or browser before its first reset.
+        try:
+            env = gym.make(info.id)
+        except ImportError as exc:  # a family whose extra is not installed; its message names the extra
+            rows.append((info.id, info.family, info.summary, f"unavailable: {exc}"))
+            continue
         rewards = ", ".join(f"{n}={w:g}" for n, w in env.unwrapped.rewards.weights.items())
         rows.append((info.id, info.family, info.summary, rewards))
         env.close()
@@ -76,71 +86,158 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-def rollout_summary(trajectories: list, label: str = "") -> dict[str, Any]:
-    n = len(trajectories)
-    components: dict[str, float] = {}
-    for t in trajectories:
-        for k, v in t.component_sums().items():
-            components[k] = components.get(k, 0.0) + v / n
-    return {
-        "agent": label,
-        "episodes": n,
-        "success": sum(t.success for t in trajectories) / n,
-        "turns": sum(len(t.turns) for t in trajectories) / n,
-        "reward": sum(t.total_reward for t in trajectories) / n,
-        "components": components,
-    }
-
-
 def _summary_table(summaries: list[dict[str, Any]]) -> str:
     names = list(dict.fromkeys(k for s in summaries for k in s["components"]))
-    headers = ["agent", "episodes", "success", "turns", "reward"] + names
+    tokens = any(s.get("tokens") is not None for s in summaries)
+    headers = ["agent", "episodes", "success", "turns", "reward"] + (["tokens"] if tokens else []) + names
     rows = [
-        [s["agent"], s["episodes"], s["success"], s["turns"], s["reward"]] + [s["components"].get(k, 0.0) for k in names]
+        [s["agent"], s["episodes"], s["success"], s["turns"], s["reward"]]
+        + ([s["tokens"] if s["tokens"] is not None else "-"] if tokens else [])
+        + [s["components"].get(k, 0.0) for k in names]
         for s in summaries
     ]
     return _table(headers, rows)
 
 
-def run_rollouts(env_id: str, agent_name: str, episodes: int, seed: int, kwargs: str | None, out: str | None):
-    from densegym.agents import make_scripted_agent
-    from densegym.episode import run_episode
-    from densegym.trajectory import TrajectoryWriter
+def _usage_error(message: str) -> SystemExit:
+    """Exit code 2, as argparse uses for a bad command line (a bad agent spec is one)."""
+    print(f"densegym: error: {message}", file=sys.stderr)
+    return SystemExit(2)
 
-    env = _make(env_id, kwargs)
-    agent = make_scripted_agent(agent_name, seed=seed)
-    writer = TrajectoryWriter(out) if out else None
-    trajectories = []
+
+def _agent_from_args(args: argparse.Namespace) -> Any:
+    """The agent ``--agent`` names, with the model flags the command line was given (unset ones dropped)."""
+    from densegym.agents.spec import make_agent
+
+    options = {
+        "seed": args.seed,
+        "temperature": args.temperature,
+        "max_new_tokens": args.max_new_tokens,
+        "model": args.model,
+        "device": args.device,
+        "return_token_ids": True if args.return_token_ids else None,
+    }
+    try:
+        return make_agent(args.agent, **options)
+    except (ValueError, OSError, ImportError) as exc:  # a bad spec, a missing model dir, a missing extra
+        raise _usage_error(str(exc)) from None
+
+
+def run_rollouts(
+    env_id: str,
+    agent: Any,
+    episodes: int,
+    seed: int,
+    kwargs: str | None,
+    out: str | None,
+    *,
+    label: str | None = None,
+    group_size: int = 1,
+    num_envs: int | None = None,
+    workers: int | None = None,
+    max_turns: int | None = None,
+    context: str = "full",
+):
+    """Play ``episodes`` tasks (env seeds ``seed .. seed + episodes - 1``), each ``group_size`` times.
+
+    Every agent, scripted or model-backed, goes through :func:`densegym.rollout.collect` and an
+    :class:`~densegym.envpool.EnvPool`, so that the command line exercises the same path a trainer does:
+    envs step in worker processes while a model agent generates for all episodes in flight as one batch.
+    ``agent`` is an agent spec (``"oracle"``, ``"hf:PATH"`` ...) or an agent object.
+    """
+    from densegym.agents.context import ContextPolicy
+    from densegym.envpool import EnvPool
+    from densegym.evaluate import rollout_summary
+    from densegym.rollout import collect
+
+    _make_check(env_id)
+    label = label or (agent if isinstance(agent, str) else getattr(agent, "name", type(agent).__name__))
+    if isinstance(agent, str):
+        from densegym.agents.spec import make_agent
+
+        agent = make_agent(agent, seed=seed)
+    try:
+        policy = ContextPolicy.from_spec(context)
+        env_kwargs = json.loads(kwargs) if kwargs else {}
+    except ValueError as exc:
+        raise _usage_error(str(exc)) from None
+    total = episodes * group_size
     start = time.perf_counter()
     try:
-        for i in range(episodes):
-            traj = run_episode(env, agent, seed=seed + i, env_id=env_id)
-            traj.meta["agent"] = agent_name
-            trajectories.append(traj)
-            if writer:
-                writer.write(traj)
-            if sys.stderr.isatty():
-                ok = sum(t.success for t in trajectories) / len(trajectories)
-                print(f"\r{agent_name}: {i + 1}/{episodes} episodes, success {ok:.0%}", end="", file=sys.stderr)
-    finally:
-        if writer:
-            writer.close()
-        env.close()
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    summary = rollout_summary(trajectories, agent_name)
+        pool = EnvPool(env_id, num_envs=min(num_envs or 8, total), num_workers=workers, env_kwargs=env_kwargs)
+    except RuntimeError as exc:  # the env could not be built from these kwargs
+        raise SystemExit(f"densegym: {str(exc).splitlines()[0]}") from None
+    with pool:
+        groups = collect(
+            agent,
+            pool,
+            [seed + i for i in range(episodes)],
+            group_size=group_size,
+            max_turns=max_turns,
+            context=policy,
+            out=out,
+            seed=seed,
+            env_id=env_id,
+            meta={"agent": label},
+            ordered=True,
+        )
+    trajectories = [t for g in groups for t in g]
+    summary = rollout_summary(trajectories, label)
     summary["seconds"] = time.perf_counter() - start
     return trajectories, summary
 
 
+def _rollouts_from_args(args: argparse.Namespace):
+    """``run_rollouts`` with the agent and the options of a ``rollout`` or ``eval`` command line."""
+    _make_check(args.env_id)
+    return run_rollouts(
+        args.env_id,
+        _agent_from_args(args),
+        args.episodes,
+        args.seed,
+        args.kwargs,
+        args.out,
+        label=args.agent,
+        group_size=args.group_size,
+        num_envs=args.num_envs,
+        workers=args.workers,
+        max_turns=args.max_turns,
+        context=args.context,
+    )
+
+
 def cmd_rollout(args: argparse.Namespace) -> int:
-    _, summary = run_rollouts(args.env_id, args.agent, args.episodes, args.seed, args.kwargs, args.out)
+    _, summary = _rollouts_from_args(args)
     print(f"{args.env_id}: mean per episode (reward components are unweighted sums over turns)")
     print(_summary_table([summary]))
     if args.out:
         print(f"\nwrote {summary['episodes']} trajectories to {args.out}")
     if args.json:
         print(json.dumps(summary))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Success rate, mean reward components, turns and tokens per episode, as a table and as JSON."""
+    _, summary = _rollouts_from_args(args)
+    report = {
+        "env_id": args.env_id,
+        "seed": args.seed,
+        "group_size": args.group_size,
+        "max_turns": args.max_turns,
+        "context": args.context,
+        **summary,
+    }
+    print(f"{args.env_id}: evaluation of {args.agent}, mean per episode over {summary['episodes']} episodes")
+    print(_summary_table([summary]))
+    if summary["failed"]:
+        print(f"\n{summary['failed']} episode(s) failed (env or worker error) and count as unsuccessful")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"\nwrote the metrics to {args.json}")
+    if args.out:
+        print(f"wrote {summary['episodes']} trajectories to {args.out}")
     return 0
 
 
@@ -151,7 +248,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summaries = []
     for name in ("oracle", "random"):
         out = f"{args.out_dir}/{name}.jsonl" if args.out_dir else None
-        trajs, summary = run_rollouts(env_id, name, args.episodes, args.seed, args.kwargs, out)
+        trajs, summary = run_rollouts(env_id, name, args.episodes, args.seed, args.kwargs, out, workers=1)
         summaries.append(summary)
         if name == "random" and trajs:
             example = next((t for t in trajs if not t.success), trajs[0])
@@ -190,15 +287,39 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--kwargs", help="env keyword arguments as JSON, e.g. '{\"dim_room\": [8, 8]}'")
     play.set_defaults(func=cmd_play)
 
-    ro = sub.add_parser("rollout", help="run a scripted agent and write trajectories as JSONL")
-    ro.add_argument("env_id")
-    ro.add_argument("--agent", default="oracle", choices=("oracle", "random"))
-    ro.add_argument("--episodes", type=_positive_int, default=10)
-    ro.add_argument("--seed", type=int, default=0)
-    ro.add_argument("--out", help="JSONL file to append the trajectories to")
-    ro.add_argument("--kwargs", help="env keyword arguments as JSON")
+    agent_help = (
+        "the agent: oracle | random | hf:PATH (a transformers model dir) | openai:URL#MODEL (an OpenAI-compatible "
+        "server, e.g. openai:http://127.0.0.1:8000/v1#Qwen3-0.6B; or openai:URL with --model; the key comes from "
+        "$OPENAI_API_KEY) | vllm:PATH (GPU)"
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("env_id")
+    common.add_argument("--agent", default="oracle", metavar="SPEC", help=agent_help + " (default: oracle)")
+    common.add_argument("--seed", type=int, default=0, help="tasks use env seeds SEED..SEED+EPISODES-1 (default 0)")
+    common.add_argument("--group-size", type=_positive_int, default=1, help="plays of each task (a GRPO group)")
+    common.add_argument("--max-turns", type=_positive_int, help="truncate an episode after this many turns")
+    common.add_argument("--num-envs", type=_positive_int, help="episodes in flight at once (default 8)")
+    common.add_argument("--workers", type=_positive_int, help="env worker processes (default: one per core)")
+    common.add_argument("--context", default="full", metavar="full|last_k:K|current",
+                        help="the history the agent sees each turn (default full)")
+    common.add_argument("--temperature", type=float, help="sampling temperature of a model agent (0: greedy)")
+    common.add_argument("--max-new-tokens", type=_positive_int, help="action length limit of a model agent")
+    common.add_argument("--model", help="the model name sent to an openai: server (or write it after '#')")
+    common.add_argument("--device", help="hf: agents: cpu, cuda, cuda:1 ... (default: cuda when available)")
+    common.add_argument("--return-token-ids", action="store_true",
+                        help="openai: agents: ask the server for token ids (vLLM's extension)")
+    common.add_argument("--out", help="JSONL file to append the trajectories to")
+    common.add_argument("--kwargs", help="env keyword arguments as JSON")
+
+    ro = sub.add_parser("rollout", parents=[common], help="run an agent and write trajectories as JSONL")
+    ro.add_argument("--episodes", type=_positive_int, default=10, help="tasks to play (default 10)")
     ro.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
     ro.set_defaults(func=cmd_rollout)
+
+    ev = sub.add_parser("eval", parents=[common], help="success rate, reward components, turns and tokens of an agent")
+    ev.add_argument("--episodes", type=_positive_int, default=20, help="tasks to play (default 20)")
+    ev.add_argument("--json", metavar="FILE", help="write the metrics to FILE as JSON")
+    ev.set_defaults(func=cmd_eval)
 
     demo = sub.add_parser("demo", help="oracle vs random on Sokoban with the reward breakdown")
     demo.add_argument("--env-id", default="densegym/Sokoban-small-v0")

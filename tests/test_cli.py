@@ -13,6 +13,12 @@ from densegym.envs.registration import ENVS
 from densegym.trajectory import read_jsonl
 
 COMPONENTS = ["progress", "optimal", "deadlock", "format", "outcome"]
+# Each family's documented reward components and default weights (README's env table), in the env's order.
+DEFAULT_WEIGHTS = {
+    "sokoban": "progress=1, optimal=0, deadlock=0, format=0.1, outcome=1",
+    "sql": "execution=0.1, schema=0.1, progress=0.5, cte_steps=0.1, redundancy=0.1, format=0.1, outcome=1",
+    "lsp": "diagnostics=0.5, safety=0.4, ambiguity=0.1, tests=1, outcome=1, format=0.1",
+}
 
 
 def densegym(*args: str, stdin: str | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -35,8 +41,29 @@ def test_list_prints_every_id_with_its_components():
     out = ok(densegym("list"))
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("densegym/")}
     assert set(lines) == {e.id for e in ENVS}
-    for line in lines.values():
-        assert all(f"{c}=" in line for c in COMPONENTS)
+    assert {e.family for e in ENVS} == set(DEFAULT_WEIGHTS)
+    for e in ENVS:
+        assert lines[e.id].split()[1] == e.family
+        assert e.summary in lines[e.id]
+        assert lines[e.id].endswith(DEFAULT_WEIGHTS[e.family]), lines[e.id]
+
+
+def test_list_names_the_extra_of_a_family_that_is_not_installed():
+    """Without the lsp extra (its imports blocked), `list` still lists every id and says what to install."""
+    code = (
+        "import sys; sys.modules['pygls'] = None; sys.modules['lsprotocol'] = None\n"
+        "from densegym.cli import main; main(['list'])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = ok(proc)
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("densegym/")}
+    assert set(lines) == {e.id for e in ENVS}
+    for e in ENVS:
+        if e.family == "lsp":
+            assert lines[e.id].endswith("unavailable: densegym.envs.lsp needs the language-server extra: "
+                                        "pip install 'densegym[lsp]'"), lines[e.id]
+        else:
+            assert lines[e.id].endswith(DEFAULT_WEIGHTS[e.family]), lines[e.id]
 
 
 def test_version():

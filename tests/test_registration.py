@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 from densegym.envs.registration import ENVS
+from tests.helpers import require
 
 HEAVY = ("densegym.envs.sokoban", "torch", "transformers", "playwright")
 
@@ -97,25 +98,54 @@ def test_module_prefixed_id_works_without_import():
 
 
 def test_register_envs_idiom():
+    """Every id makes its entry point's class, the registered kwargs reach the constructor, and making an env
+    starts no process (the language server, a database server: those start at the first reset)."""
     out = run_fresh(
         """
-        import json
+        import glob, json, os
         import gymnasium as gym
         import densegym
         gym.register_envs(densegym)
         from densegym.envs.registration import ENVS
-        made = []
+
+        def children():
+            found = []
+            for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+                with open(path) as f:
+                    found += f.read().split()
+            return found
+
+        made, missing, spawned = [], {}, []
         for e in ENVS:
-            env = gym.make(e.id)
-            made.append([e.id, type(env.unwrapped).__name__, list(env.unwrapped.dim_room)])
+            try:
+                env = gym.make(e.id)
+            except ImportError as exc:  # the family's extra is not installed
+                missing[e.id] = str(exc)
+                continue
+            u = env.unwrapped
+            probe = {"sokoban": lambda: list(u.dim_room),
+                     "sql": lambda: [u.backend_kind, len(u.task_list)],
+                     "lsp": lambda: sorted({t.split(":")[2] for t in u.task_ids})}[e.family]()
+            made.append([e.id, type(u).__module__ + ":" + type(u).__name__, probe])
+            spawned += children()
             env.close()
-        print(json.dumps({"made": made}))
+        print(json.dumps({"made": made, "missing": missing, "spawned": spawned,
+                          "proc": os.path.isdir(f"/proc/{os.getpid()}/task")}))
         """
     )
-    made = {i: (cls, dims) for i, cls, dims in out["made"]}
+    for env_id, message in out["missing"].items():
+        require(False, f"{env_id} ({message})", "pip install 'densegym[all]'")
+    made = {i: (cls, probe) for i, cls, probe in out["made"]}
     assert set(made) == {e.id for e in ENVS}
+    if out["proc"]:
+        assert out["spawned"] == [], "making an env started a process"
     for env in ENVS:
-        cls, dims = made[env.id]
-        assert cls == "SokobanEnv"
-        if "dim_room" in env.kwargs:  # the registered kwargs reach the constructor
-            assert dims == list(env.kwargs["dim_room"])
+        cls, probe = made[env.id]
+        assert cls == env.entry_point
+        if env.family == "sokoban":
+            # the registered kwargs reach the constructor
+            assert probe == list(env.kwargs.get("dim_room", probe))
+        elif env.family == "sql":
+            assert probe == ["sqlite", 1380]  # the embedded default backend, every bundled task
+        elif env.family == "lsp":
+            assert probe == (["d1"] if env.kwargs.get("difficulty") == 1 else ["d1", "d2", "d3"])

@@ -18,6 +18,8 @@ class EnvInfo:
 
 
 _SOKOBAN = "densegym.envs.sokoban.env:SokobanEnv"
+_SQL = "densegym.envs.sql.env:SQLEnv"
+_LSP = "densegym.envs.lsp.env:LSPCodeEnv"
 
 ENVS: tuple[EnvInfo, ...] = (
     EnvInfo("densegym/Sokoban-v0", _SOKOBAN, "sokoban", "generated levels; any size via dim_room/num_boxes/difficulty"),
@@ -26,6 +28,18 @@ ENVS: tuple[EnvInfo, ...] = (
     EnvInfo(
         "densegym/Sokoban-boxoban-v0", _SOKOBAN, "sokoban", "10x10, 4 boxes (Boxoban size)",
         {"dim_room": (10, 10), "num_boxes": 4},
+    ),
+    EnvInfo(
+        "densegym/SQL-v0", _SQL, "sql",
+        "1,380 generated text-to-SQL tasks, 5 schemas; SQLite (DuckDB, PostgreSQL via backend=)",
+    ),
+    EnvInfo(
+        "densegym/LSPCode-v0", _LSP, "lsp",
+        "308 defective Python packages, 6 domains, difficulty 1-3; basedpyright language server",
+    ),
+    EnvInfo(
+        "densegym/LSPCode-easy-v0", _LSP, "lsp", "the 88 difficulty-1 packages (one defect each)",
+        {"difficulty": 1},
     ),
 )
 

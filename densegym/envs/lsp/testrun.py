@@ -8,6 +8,7 @@ tamper, and a test that does not report counts as failed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -57,7 +58,7 @@ def run_hidden_tests(workspace: Workspace, tests: str, executor: LocalExecutor, 
         result: ExecResult = executor.run(argv, run_dir, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, limits=limits)
         passed = _passed_tests(report) if not (result.timed_out or result.output_truncated) else set()
         passed &= set(expected)
-        output = result.output
+        output = stable_output(result.output, run_dir)
         return TestRun(
             passed=tuple(sorted(passed)),
             failed=tuple(sorted(set(expected) - passed)),
@@ -68,6 +69,17 @@ def run_hidden_tests(workspace: Workspace, tests: str, executor: LocalExecutor, 
         )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+_DURATION = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?(?=(?: =+)?$)", re.M)
+
+
+def stable_output(output: str, run_dir: Path) -> str:
+    """pytest's output without what changes from run to run (the temporary run directory, the duration), so
+    that the same code gives the same observation."""
+    for root in {str(run_dir.resolve()), str(run_dir)}:
+        output = output.replace(root + "/", "").replace(root, ".")
+    return _DURATION.sub("", output)
 
 
 def _passed_tests(report: Path) -> set[str]:
