@@ -42,7 +42,7 @@ class ActionError(ValueError):
     """
 
 
-@dataclass
+@dataclass(slots=True)
 class StepOutcome:
     """What ``apply_action`` returns: the new observation text, whether the episode is over and how it ended."""
 
@@ -201,8 +201,8 @@ class TextEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise TypeError(f"action must be a str (the agent's raw text), got {type(action).__name__}")
 
-        self._turn += 1
-        before, anchor = self.state_view(), self.anchor()
+        self._turn = turn = self._turn + 1
+        before, anchor = self._view_and_anchor()
         parsed, error = None, None
         try:
             if len(action) > self.action_space.max_length:
@@ -216,26 +216,33 @@ class TextEnv(gym.Env[str, str]):
             parsed, error = None, str(exc)
             result = StepOutcome(observation=f"Invalid action: {error}\n{self.action_help()}")
 
-        truncated = not result.terminated and self._turn >= self.max_turns
-        info: dict[str, Any] = {
-            "turn": self._turn,
-            "action_valid": error is None,
-            "action_error": error,
-            "anchor": anchor,
-            **result.info,
-        }
-        if result.terminated or truncated:
+        terminated = result.terminated
+        truncated = not terminated and turn >= self.max_turns
+        valid = error is None
+        info: dict[str, Any] = {"turn": turn, "action_valid": valid, "action_error": error, "anchor": anchor}
+        if result.info:
+            info.update(result.info)
+            valid = bool(info["action_valid"])  # as the reward hooks read it, should the env's info override it
+        if terminated or truncated:
             info["success"] = bool(result.success)
             info["outcome"] = float(result.outcome)
-        transition = Transition(self, before, action, parsed, self.state_view(), info, result.terminated)
-        reward, components = self.rewards.compute(transition)
-        info["reward_components"] = components
-        info["reward_weights"] = self.rewards.weights
+        rewards = self.rewards
+        reward, info["reward_components"] = rewards.compute(
+            Transition(self, before, action, parsed, self.state_view(), info, terminated, valid)
+        )
+        info["reward_weights"] = rewards.weights
         privileged = self.privileged()
         if privileged is not None:
             info["privileged"] = privileged
-        self._done = result.terminated or truncated
-        return self._clip_obs(result.observation), reward, result.terminated, truncated, info
+        self._done = terminated or truncated
+        obs = result.observation
+        if len(obs) > self.observation_space.max_length:
+            obs = self._clip_obs(obs)
+        return obs, reward, terminated, truncated, info
+
+    def _view_and_anchor(self) -> tuple[Any, str]:
+        """``(state_view(), anchor())`` of the current state; an env may override it to compute both at once."""
+        return self.state_view(), self.anchor()
 
     def render(self) -> Any:
         if self.render_mode == "ansi":

@@ -23,6 +23,8 @@ from densegym.rewards import FormatReward, OutcomeReward, RewardSet
 
 _MOVE_INDEX = {name: i for i, name in enumerate(MOVES)}
 _SEPARATORS = str.maketrans({",": " ", ";": " ", "\n": " ", "\t": " "})
+# the first line of a one-move turn's observation, by move and by boxes pushed (0 or 1)
+_MOVED = tuple((f"You moved {m}.\n", f"You moved {m} and pushed a box 1 time(s).\n") for m in MOVES)
 
 
 class SokobanEnv(TextEnv):
@@ -199,31 +201,56 @@ class SokobanEnv(TextEnv):
         else:
             self._d_dead = 2.0 * self._norm + 1.0
         self._render = GridRenderer(level)
-        # Per-state facts (oracle view, anchor, rendering) are pure functions of the state key;
-        # random and learning agents revisit states constantly, so each is computed once.
-        self._states: dict[int, tuple[SokobanView, str, str, int]] = {}
+        w = level.width
+        self._coords = tuple(f"({c // w}, {c % w})" for c in range(level.n_cells))
+        self._goal_mask = level.goal_mask
+        self._n_goals = len(level.goals)
+        start = self.oracle.start_distance
+        self._start_distance = None if start == INF else int(start)
+        # Per-state facts (oracle view, anchor, boxes on goals, privileged dict, rendering) are pure
+        # functions of the state key; random and learning agents revisit states constantly, so each is
+        # computed once per episode. The rendering is made when first needed (the state before a move
+        # needs only its view and anchor).
+        self._states: dict[int, list[Any]] = {}
 
-    def _state(self, key: int) -> tuple[SokobanView, str, str, int]:
+    def _state(self, key: int) -> list[Any]:
+        """``[view, anchor, on_goals, privileged, description or None]`` of state ``key``, cached."""
         entry = self._states.get(key)
         if entry is None:
             if len(self._states) >= 100_000:
                 self._states.clear()
-            level = self.level
-            mask, player = divmod(key, level.n_cells)
-            answer = self.oracle.answer(key)
-            d = answer.distance if answer.distance < INF else self._d_dead
-            view = SokobanView(key, answer.distance, answer.exact, -d / self._norm)
-            w = level.width
-            cells = cells_of(mask)
-            on_goals = bin(mask & level.goal_mask).count("1")
-            boxes = ", ".join(f"({c // w}, {c % w})" for c in cells)
-            description = (
-                f"{self._render(cells, player)}\n"
-                f"You are at ({player // w}, {player % w}). Boxes at {boxes}. "
-                f"Boxes on goals: {on_goals} of {len(level.goals)}."
-            )
-            entry = self._states[key] = (view, f"p{player}b{mask:x}", description, on_goals)
+            mask, player = divmod(key, self.level.n_cells)
+            oracle = self.oracle
+            if oracle.dist is not None:  # exact: one dict lookup
+                d = oracle.dist.get(key)
+                distance, exact = (INF if d is None else float(d)), True
+            else:
+                answer = oracle.answer(key)
+                distance, exact = answer.distance, answer.exact
+            d = distance if distance < INF else self._d_dead
+            view = SokobanView(key, distance, exact, -d / self._norm)
+            privileged = {
+                "distance": None if distance == INF else int(distance),
+                "distance_exact": exact,
+                "start_distance": self._start_distance,
+            }
+            on_goals = (mask & self._goal_mask).bit_count()
+            entry = self._states[key] = [view, f"p{player}b{mask:x}", on_goals, privileged, None]
         return entry
+
+    def _description(self, entry: list[Any]) -> str:
+        """The grid and the positions of state ``entry`` (rendered once, then kept in the entry)."""
+        text = entry[4]
+        if text is None:
+            mask, player = divmod(entry[0].key, self.level.n_cells)
+            cells = cells_of(mask)
+            coords = self._coords
+            text = entry[4] = (
+                f"{self._render(cells, player)}\n"
+                f"You are at {coords[player]}. Boxes at {', '.join([coords[c] for c in cells])}. "
+                f"Boxes on goals: {entry[2]} of {self._n_goals}."
+            )
+        return text
 
     def start(self, task: Level) -> str:
         self._set_level(task)
@@ -243,10 +270,14 @@ class SokobanEnv(TextEnv):
         )
 
     def state_view(self) -> SokobanView:
-        return self._state(self._key)[0]
+        return (self._states.get(self._key) or self._state(self._key))[0]
 
     def anchor(self) -> str:
-        return self._state(self._key)[1]
+        return (self._states.get(self._key) or self._state(self._key))[1]
+
+    def _view_and_anchor(self) -> tuple[SokobanView, str]:
+        entry = self._states.get(self._key) or self._state(self._key)
+        return entry[0], entry[1]
 
     def save_state(self) -> int:
         return self._key
@@ -257,12 +288,7 @@ class SokobanEnv(TextEnv):
         self._key = int(state)
 
     def privileged(self) -> dict[str, Any]:
-        view = self.state_view()
-        return {
-            "distance": None if view.distance == INF else int(view.distance),
-            "distance_exact": view.exact,
-            "start_distance": None if self.oracle.start_distance == INF else int(self.oracle.start_distance),
-        }
+        return (self._states.get(self._key) or self._state(self._key))[3].copy()
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -288,29 +314,42 @@ class SokobanEnv(TextEnv):
         return moves
 
     def apply_action(self, moves: list[int]) -> StepOutcome:
-        board = self.oracle.board
-        keys = [self._key]
+        oracle = self.oracle
+        move = oracle.board.move
+        key = self._key
+        keys = [key]
         pushed = 0
         for i, m in enumerate(moves):
-            nxt = board.move(keys[-1], m)
+            nxt = move(key, m)
             if nxt is None:
                 which = f"move {i + 1} ({MOVES[m]})" if len(moves) > 1 else f"moving {MOVES[m]}"
-                raise ActionError(f"{which} is illegal: {self._blocked_reason(keys[-1], m)}")
-            keys.append(nxt[0])
+                raise ActionError(f"{which} is illegal: {self._blocked_reason(key, m)}")
+            key = nxt[0]
             pushed += nxt[1]
-        distance = self.oracle.distance
+            keys.append(key)
+        # optimal: every move lowers the optimal distance by exactly one
+        distance = oracle.distance
         optimal = True
-        for before, after_key in zip(keys, keys[1:]):
-            a = distance(before)
-            if a == INF or distance(after_key) != a - 1:
+        a = distance(keys[0])
+        for after_key in keys[1:]:
+            if a == INF:
                 optimal = False
                 break
-        self._key = keys[-1]
-        after, _, description, on_goals = self._state(self._key)
-        solved = on_goals == len(self.level.goals)
+            b = distance(after_key)
+            if b != a - 1:
+                optimal = False
+                break
+            a = b
+        self._key = key
+        entry = self._states.get(key) or self._state(key)
+        after, on_goals = entry[0], entry[2]
+        solved = on_goals == self._n_goals
         terminated = solved or (after.distance == INF and self.terminate_on_deadlock)
-        names = MOVES[moves[0]] if len(moves) == 1 else ", ".join(MOVES[m] for m in moves)
-        text = f"You moved {names}" + (f" and pushed a box {pushed} time(s).\n" if pushed else ".\n")
+        if len(moves) == 1 and pushed < 2:
+            text = _MOVED[moves[0]][pushed]
+        else:
+            names = ", ".join(MOVES[m] for m in moves)
+            text = f"You moved {names}" + (f" and pushed a box {pushed} time(s).\n" if pushed else ".\n")
         if solved:
             text += "Every box is on a goal: the level is solved!\n"
         elif terminated:
@@ -318,9 +357,9 @@ class SokobanEnv(TextEnv):
         info = {
             "moves_optimal": optimal,
             "boxes_on_goals": on_goals,
-            "oracle_degraded": not (after.exact and self.oracle.exact),
+            "oracle_degraded": not (after.exact and oracle.exact),
         }
-        return StepOutcome(text + description, terminated, solved, 1.0 if solved else 0.0, info)
+        return StepOutcome(text + self._description(entry), terminated, solved, 1.0 if solved else 0.0, info)
 
     def _blocked_reason(self, key: int, m: int) -> str:
         mask, player = divmod(key, self.level.n_cells)
@@ -355,7 +394,7 @@ class SokobanEnv(TextEnv):
     # ---- rendering ----------------------------------------------------------------------------
 
     def _describe(self) -> str:
-        return self._state(self._key)[2]
+        return self._description(self._states.get(self._key) or self._state(self._key))
 
     def render_text(self) -> str:
         return self._describe()

@@ -115,12 +115,12 @@ def mask_of(cells: tuple[int, ...] | list[int]) -> int:
 
 
 def cells_of(mask: int) -> list[int]:
-    out, i = [], 0
+    """The set bits of ``mask`` (the cells of a box mask), ascending; one iteration per set bit."""
+    out = []
     while mask:
-        if mask & 1:
-            out.append(i)
-        mask >>= 1
-        i += 1
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
     return out
 
 

@@ -21,34 +21,42 @@ _COLOURS = {
 
 class GridRenderer:
     """Renders a level's states fast: the static part (walls, goals, row and column numbers) is built
-    once, and each state only overwrites the cells of its boxes and player."""
+    once as ASCII bytes, and each state copies it and overwrites the bytes of its boxes and player."""
 
     def __init__(self, level: Level):
         self.level = level
         w = level.width
         label = len(str(level.height - 1))
         header = " " * (label + 1) + "".join(str(c % 10) for c in range(w))
-        chars: list[str] = [header + "\n"]
-        self.slot = {}  # cell -> index into chars
+        parts: list[str] = [header, "\n"]
+        offset = len(header) + 1
+        slot = [-1] * level.n_cells  # cell -> byte offset in the rendering
         goals = set(level.goals)
         for r in range(level.height):
-            chars.append(f"{r:>{label}} ")
+            row = f"{r:>{label}} "
+            offset += len(row)
+            parts.append(row)
             for c in range(w):
                 i = r * w + c
-                self.slot[i] = len(chars)
-                chars.append("#" if level.walls[i] else ("." if i in goals else "_"))
-            chars.append("\n")
-        chars[-1] = ""
-        self.base = chars
+                slot[i] = offset
+                offset += 1
+                parts.append("#" if level.walls[i] else ("." if i in goals else "_"))
+            parts.append("\n")
+            offset += 1
+        parts.pop()  # no newline after the last row
+        self.base = "".join(parts).encode("ascii")
+        self.slot = tuple(slot)
         self.goals = goals
+        self.box_char = tuple(ord("*") if i in goals else ord("$") for i in range(level.n_cells))
+        self.player_char = tuple(ord("+") if i in goals else ord("@") for i in range(level.n_cells))
 
     def __call__(self, box_cells: list[int], player: int) -> str:
-        chars = self.base.copy()
-        goals, slot = self.goals, self.slot
+        buf = bytearray(self.base)
+        slot, box = self.slot, self.box_char
         for b in box_cells:
-            chars[slot[b]] = "*" if b in goals else "$"
-        chars[slot[player]] = "+" if player in goals else "@"
-        return "".join(chars)
+            buf[slot[b]] = box[b]
+        buf[slot[player]] = self.player_char[player]
+        return buf.decode("ascii")
 
 
 def grid_text(level: Level, boxes_mask: int, player: int) -> str:

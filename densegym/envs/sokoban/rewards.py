@@ -16,9 +16,12 @@ state ``d(s) = d_dead = max finite d over the level's reachable states + 1`` (an
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from densegym.rewards import PotentialProgress, RewardHook, Transition
+
+_INF = math.inf
 
 
 class SokobanView(NamedTuple):
@@ -49,7 +52,7 @@ class DeadlockReward(RewardHook):
     def __call__(self, t: Transition) -> float:
         if not t.valid:
             return 0.0
-        return -1.0 if t.before.distance != float("inf") and t.after.distance == float("inf") else 0.0
+        return -1.0 if t.before.distance != _INF and t.after.distance == _INF else 0.0
 
 
 def progress_hook() -> PotentialProgress:
