@@ -104,6 +104,8 @@ def collect(
     seed: int = 0,
     progress: bool | None = None,
     env_id: str | None = None,
+    meta: dict[str, Any] | None = None,
+    ordered: bool = False,
 ) -> list[list[Trajectory]]:
     """Play each task ``group_size`` times; return one list of trajectories per task, in task order.
 
@@ -118,6 +120,12 @@ def collect(
         out: a JSONL path or writer; each trajectory is appended when it ends.
         seed: the base seed: the env seed of id tasks, and of every episode's sampling generator.
         progress: show a progress bar (default: when stderr is a terminal).
+        env_id: the id recorded in each trajectory (default: the pool's).
+        meta: keys added to every trajectory's ``meta`` before it is written (e.g. ``{"agent": name}``), so
+            that the JSONL says what produced it.
+        ordered: write ``out`` in task order (group after group) instead of in the order episodes end, so
+            that the file reads like the returned groups; a trajectory that ends early waits in memory until
+            those before it are written.
     """
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1, got {group_size}")
@@ -129,13 +137,21 @@ def collect(
     bar = _Progress(len(queue), sys.stderr.isatty() if progress is None else progress)
     active: dict[int, _Episode] = {}
     env_method = getattr(agent, "env_method", None)
+    unwritten: dict[int, Trajectory] = {}  # ordered: finished but not yet written, by position in task order
+    next_position = 0
 
     def finish(slot: int, episode: _Episode) -> None:
         active.pop(slot, None)
         traj = episode.traj
         groups[episode.task_index][traj.meta["group_index"]] = traj
-        if writer is not None:
+        if writer is not None and not ordered:
             writer.write(traj)
+        elif writer is not None:
+            nonlocal next_position
+            unwritten[episode.task_index * group_size + traj.meta["group_index"]] = traj
+            while next_position in unwritten:
+                writer.write(unwritten.pop(next_position))
+                next_position += 1
         bar.update(traj)
 
     try:
@@ -154,6 +170,7 @@ def collect(
                 i, g = starting[slot]
                 env_seed, _, _ = requests[slot]
                 traj = Trajectory(env_id=env_id, task_id="", seed=env_seed, group_id=f"{seed}:{i}")
+                traj.meta.update(meta or {})
                 traj.meta["group_index"] = g
                 episode = _Episode(traj, i)
                 active[slot] = episode
