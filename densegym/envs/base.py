@@ -60,10 +60,11 @@ def extract_tag(text: str, tag: str = "action") -> str | None:
     a lower-cased copy would be wrong: lower-casing can change a string's length, e.g. "İ".)
     """
     if text.isascii():  # the common case: str.lower keeps every position, and rfind runs in C
+        opening, closing = _TAGS.get(tag) or _tag_strings(tag)
         lower = text.lower()
-        end = lower.rfind(f"</{tag}>")
-        start = lower.rfind(f"<{tag}>", 0, end) if end >= 0 else -1
-        return text[start + len(tag) + 2 : end] if start >= 0 else None
+        end = lower.rfind(closing)
+        start = lower.rfind(opening, 0, end) if end >= 0 else -1
+        return text[start + len(opening) : end] if start >= 0 else None
     close = None
     for close in _tag_pattern(f"</{tag}>").finditer(text):
         pass
@@ -75,6 +76,17 @@ def extract_tag(text: str, tag: str = "action") -> str | None:
     if opening is None:
         return None
     return text[opening.end() : close.start()]
+
+
+_TAGS: dict[str, tuple[str, str]] = {}
+
+
+def _tag_strings(tag: str) -> tuple[str, str]:
+    """``("<tag>", "</tag>")``, built once per tag."""
+    if len(_TAGS) >= 64:
+        _TAGS.clear()
+    pair = _TAGS[tag] = (f"<{tag}>", f"</{tag}>")
+    return pair
 
 
 @functools.lru_cache(maxsize=64)
