@@ -61,14 +61,59 @@ def _build(factory: EnvFactory | tuple) -> Any:
     return factory()
 
 
+class Slots:
+    """The envs of one worker and their sampling generators: builds them, answers one command for several.
+
+    Shared by the process workers of :class:`EnvPool` and the actors of
+    :class:`~densegym.raypool.RayEnvPool`, so that both answer every command the same way. An env that raises
+    answers ``("error", message)`` for its own slot only.
+    """
+
+    def __init__(self, factory: Any, n_envs: int):
+        self.envs = [_build(factory) for _ in range(n_envs)]
+        self.rngs = [np.random.default_rng(i) for i in range(n_envs)]
+
+    def answer(self, cmd: str, items: list[tuple[int, Any]]) -> list[tuple[str, Any]]:
+        """``[(local index, payload)]`` -> ``[("ok", value) | ("error", message)]`` in the same order."""
+        answers = []
+        for local, payload in items:
+            try:
+                env = self.envs[local]
+                if cmd == "reset":
+                    seed, options, rng_seed = payload
+                    self.rngs[local] = np.random.default_rng(rng_seed)
+                    answers.append(("ok", env.reset(seed=seed, options=options)))
+                elif cmd == "step":
+                    answers.append(("ok", env.step(payload)))
+                elif cmd == "call":
+                    name, args, pass_rng = payload
+                    method = getattr(env.unwrapped, name)
+                    answers.append(("ok", method(self.rngs[local], *args) if pass_rng else method(*args)))
+                else:
+                    answers.append(("error", f"unknown command {cmd!r}"))
+            except Exception as exc:
+                answers.append(("error", f"{type(exc).__name__}: {exc}"))
+        return answers
+
+    def close(self) -> None:
+        for env in self.envs:
+            try:
+                env.close()
+            except Exception:
+                pass
+
+
+def build_error(exc: BaseException) -> str:
+    return f"building the env failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+
+
 def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
     """A worker's loop: build its envs, then answer commands until told to close."""
     try:
-        envs = [_build(factory) for _ in range(n_envs)]
+        slots = Slots(factory, n_envs)
     except BaseException as exc:  # report, do not hang the parent
-        conn.send(("error", f"building the env failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"))
+        conn.send(("error", build_error(exc)))
         return
-    rngs = [np.random.default_rng(i) for i in range(n_envs)]
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -76,32 +121,10 @@ def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
         except (EOFError, OSError):
             break
         if cmd == "close":
-            for env in envs:
-                try:
-                    env.close()
-                except Exception:
-                    pass
+            slots.close()
             conn.send(("closed", None))
             break
-        answers = []
-        for local, payload in items:
-            try:
-                env = envs[local]
-                if cmd == "reset":
-                    seed, options, rng_seed = payload
-                    rngs[local] = np.random.default_rng(rng_seed)
-                    answers.append(("ok", env.reset(seed=seed, options=options)))
-                elif cmd == "step":
-                    answers.append(("ok", env.step(payload)))
-                elif cmd == "call":
-                    name, args, pass_rng = payload
-                    method = getattr(env.unwrapped, name)
-                    answers.append(("ok", method(rngs[local], *args) if pass_rng else method(*args)))
-                else:
-                    answers.append(("error", f"unknown command {cmd!r}"))
-            except Exception as exc:
-                answers.append(("error", f"{type(exc).__name__}: {exc}"))
-        conn.send(("answers", answers))
+        conn.send(("answers", slots.answer(cmd, items)))
 
 
 class _Worker:
@@ -132,31 +155,24 @@ class _Worker:
         self.conn.close()
 
 
-class EnvPool:
-    """``num_envs`` envs in ``num_workers`` processes.
+class SlotPool:
+    """What :class:`EnvPool` and :class:`~densegym.raypool.RayEnvPool` share: ``num_envs`` slots spread
+    evenly over workers, the call API (``reset`` / ``step`` / ``call``, each answering every slot with a
+    result or an :class:`EnvFailure`) and the lifetime (``close``, context manager).
 
-    Args:
-        env: a registered env id (built with ``gym.make(env, **env_kwargs)`` in each worker) or a
-            zero-argument factory returning an env.
-        num_envs: the number of slots (envs in flight at once).
-        num_workers: worker processes (default: ``min(num_envs, os.cpu_count())``); slots are spread
-            over them evenly.
-        env_kwargs: keyword arguments for ``gym.make``.
-        step_timeout: seconds a worker may take to answer one call before it is killed and restarted.
-        start_timeout: seconds a worker may take to start and build its envs.
-        start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
+    A subclass starts one worker for a list of slots (``_start_worker``), runs one command on the workers it
+    concerns (``_run``), and ends its workers (``_close_workers``). Keeping the slot bookkeeping here means
+    ``collect`` can take either pool and the two cannot drift apart in what a call means.
     """
 
     def __init__(
         self,
         env: str | EnvFactory,
-        num_envs: int = 4,
-        num_workers: int | None = None,
-        *,
-        env_kwargs: dict[str, Any] | None = None,
-        step_timeout: float = 60.0,
-        start_timeout: float = 120.0,
-        start_method: str = "spawn",
+        num_envs: int,
+        num_workers: int | None,
+        env_kwargs: dict[str, Any] | None,
+        step_timeout: float,
+        start_timeout: float,
     ):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
@@ -167,16 +183,17 @@ class EnvPool:
         self.start_timeout = start_timeout
         self.restarts = 0
         self._factory = _make_factory(env, env_kwargs)
-        self._ctx = mp.get_context(start_method)
         self._slot_owner: dict[int, tuple[int, int]] = {}
-        self._workers: list[_Worker | None] = []
+        self._workers: list[Any] = []
         self._closed = False
-        groups = np.array_split(np.arange(num_envs), self.num_workers)
+
+    def _start_workers(self) -> None:
+        groups = np.array_split(np.arange(self.num_envs), self.num_workers)
         try:
             for w, slots in enumerate(groups):
                 for local, slot in enumerate(slots):
                     self._slot_owner[int(slot)] = (w, local)
-                self._workers.append(_Worker(self._ctx, self._factory, [int(s) for s in slots], start_timeout))
+                self._workers.append(self._start_worker([int(s) for s in slots]))
         except BaseException:
             self.close()
             raise
@@ -205,13 +222,96 @@ class EnvPool:
 
     def _dispatch(self, cmd: str, payloads: dict[int, Any]) -> dict[int, Any]:
         if self._closed:
-            raise RuntimeError("the EnvPool is closed")
+            raise RuntimeError(f"the {type(self).__name__} is closed")
         by_worker: dict[int, list[tuple[int, int, Any]]] = {}
         for slot, payload in payloads.items():
             if slot not in self._slot_owner:
                 raise ValueError(f"no slot {slot}: the pool has slots 0..{self.num_envs - 1}")
             w, local = self._slot_owner[slot]
             by_worker.setdefault(w, []).append((slot, local, payload))
+        return self._run(cmd, by_worker)
+
+    @staticmethod
+    def _record(items: list[tuple[int, int, Any]], answers: list[tuple[str, Any]], results: dict[int, Any]) -> None:
+        """A worker's answers (``Slots.answer``) into ``results``: a value, or an EnvFailure for an error."""
+        for (slot, _, _), (status, value) in zip(items, answers):
+            results[slot] = value if status == "ok" else EnvFailure(slot, value)
+
+    def _fail_worker(self, w: int, items: list, results: dict[int, Any], reason: str) -> None:
+        """Kill and restart worker ``w``; every slot it owns in this call fails with ``reason``."""
+        for slot, _, _ in items:
+            results[slot] = EnvFailure(slot, reason)
+        old = self._workers[w]
+        old.kill()
+        self.restarts += 1
+        self._workers[w] = self._start_worker(old.slots)
+
+    def _start_worker(self, slots: list[int]) -> Any:
+        """A started worker for ``slots``, with ``slots``, ``pid`` and ``kill()``."""
+        raise NotImplementedError
+
+    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
+        raise NotImplementedError
+
+    def _close_workers(self) -> None:
+        raise NotImplementedError
+
+    # ---- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every env and end every worker (killing one that does not exit)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_workers()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class EnvPool(SlotPool):
+    """``num_envs`` envs in ``num_workers`` processes.
+
+    Args:
+        env: a registered env id (built with ``gym.make(env, **env_kwargs)`` in each worker) or a
+            zero-argument factory returning an env.
+        num_envs: the number of slots (envs in flight at once).
+        num_workers: worker processes (default: ``min(num_envs, os.cpu_count())``); slots are spread
+            over them evenly.
+        env_kwargs: keyword arguments for ``gym.make``.
+        step_timeout: seconds a worker may take to answer one call before it is killed and restarted.
+        start_timeout: seconds a worker may take to start and build its envs.
+        start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
+    """
+
+    def __init__(
+        self,
+        env: str | EnvFactory,
+        num_envs: int = 4,
+        num_workers: int | None = None,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+        step_timeout: float = 60.0,
+        start_timeout: float = 120.0,
+        start_method: str = "spawn",
+    ):
+        super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
+        self._ctx = mp.get_context(start_method)
+        self._start_workers()
+
+    def _start_worker(self, slots: list[int]) -> _Worker:
+        return _Worker(self._ctx, self._factory, slots, self.start_timeout)
+
+    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
         results: dict[int, Any] = {}
         pending: dict[Any, int] = {}
         for w, items in by_worker.items():
@@ -234,8 +334,7 @@ class EnvPool:
                 except (EOFError, OSError):
                     self._fail_worker(w, by_worker[w], results, self._death_reason(w))
                     continue
-                for (slot, _, _), (status, value) in zip(by_worker[w], answers):
-                    results[slot] = value if status == "ok" else EnvFailure(slot, value)
+                self._record(by_worker[w], answers, results)
         return results
 
     def _death_reason(self, w: int) -> str:
@@ -243,22 +342,7 @@ class EnvPool:
         proc.join(timeout=1)
         return f"the worker process died (exit code {proc.exitcode})"
 
-    def _fail_worker(self, w: int, items: list, results: dict[int, Any], reason: str) -> None:
-        """Kill and restart worker ``w``; every slot it owns in this call fails with ``reason``."""
-        for slot, _, _ in items:
-            results[slot] = EnvFailure(slot, reason)
-        old = self._workers[w]
-        old.kill()
-        self.restarts += 1
-        self._workers[w] = _Worker(self._ctx, self._factory, old.slots, self.start_timeout)
-
-    # ---- lifetime -----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close every env and end every worker process (killing one that does not exit)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _close_workers(self) -> None:
         for worker in self._workers:
             if worker is None:
                 continue
@@ -270,15 +354,3 @@ class EnvPool:
                 pass
             worker.process.join(timeout=5)
             worker.kill()
-
-    def __enter__(self) -> EnvPool:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from densegym.envpool import EnvFailure
 from densegym.envs import ActionError, StepOutcome, TextEnv, extract_tag
 from densegym.rewards import RewardSet, format_reward, outcome_reward
 
@@ -67,3 +68,22 @@ class SecretEnv(TextEnv):
 
     def oracle_action(self) -> str:
         return f"<action>{self.secret}</action>"
+
+
+def check_fault_isolation(pool: Any, died: str) -> None:
+    """The failure contract every pool keeps, on a fresh 2-slot, 2-worker SecretEnv pool with a 3 s step
+    timeout: a hang fails its slot by timeout and costs its worker; an env exception fails its slot only; a
+    worker that exits fails its slot with a reason containing ``died``; the pool keeps working after all."""
+    pool.reset({0: (0, None, 0), 1: (1, None, 1)})
+    results = pool.step({0: "<action>hang</action>", 1: "<action>nope</action>"})
+    assert isinstance(results[0], EnvFailure) and "timeout" in results[0].reason
+    assert results[1][4]["action_valid"] and not results[1][2]
+    assert pool.restarts == 1
+    results = pool.step({1: "<action>crash</action>"})
+    assert isinstance(results[1], EnvFailure) and "the env broke" in results[1].reason
+    assert pool.restarts == 1, "an exception in an env does not cost its worker"
+    results = pool.step({1: "<action>die</action>"})
+    assert isinstance(results[1], EnvFailure) and died in results[1].reason
+    assert pool.restarts == 2
+    obs, info = pool.reset({0: (4, None, 0)})[0]
+    assert "Guess the secret" in obs

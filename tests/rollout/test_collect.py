@@ -12,7 +12,7 @@ from densegym.agents.context import ContextPolicy
 from densegym.rollout import EnvFailure, EnvPool, collect
 from densegym.trajectory import read_jsonl
 
-from .envs import SecretEnv
+from .envs import SecretEnv, check_fault_isolation
 
 
 class RecordingAgent:
@@ -117,18 +117,7 @@ def test_a_killed_worker_fails_only_its_own_trajectories():
 
 def test_step_timeout_and_env_exceptions_are_isolated():
     with EnvPool(SecretEnv, num_envs=2, num_workers=2, step_timeout=3) as pool:
-        pool.reset({0: (0, None, 0), 1: (1, None, 1)})
-        results = pool.step({0: "<action>hang</action>", 1: "<action>nope</action>"})
-        assert isinstance(results[0], EnvFailure) and "timeout" in results[0].reason
-        assert results[1][4]["action_valid"] and not results[1][2]
-        assert pool.restarts == 1
-        results = pool.step({1: "<action>crash</action>"})
-        assert isinstance(results[1], EnvFailure) and "the env broke" in results[1].reason
-        assert pool.restarts == 1, "an exception in an env does not cost its worker"
-        results = pool.step({1: "<action>die</action>"})
-        assert isinstance(results[1], EnvFailure) and "exit code 3" in results[1].reason
-        obs, info = pool.reset({0: (4, None, 0)})[0]
-        assert "Guess the secret" in obs
+        check_fault_isolation(pool, died="exit code 3")
 
 
 def test_close_leaves_no_process_behind():

@@ -1,0 +1,157 @@
+"""``RayEnvPool``: the :class:`~densegym.envpool.EnvPool` interface with Ray actors as workers.
+
+For env workers on more than one machine (DESIGN.md: "Ray for env workers"): each worker is a Ray actor
+that owns several envs, so ``collect(agent, RayEnvPool(...), tasks)`` runs unchanged whether the envs live
+in local processes or across a cluster. Slots, answers and failures mean exactly what they mean in
+``EnvPool`` (both build on :class:`~densegym.envpool.SlotPool`, and the actors answer with the same
+:class:`~densegym.envpool.Slots` code as the process workers):
+
+* an env that raises answers its slot with an :class:`~densegym.envpool.EnvFailure`; its actor carries on;
+* an actor that dies, or does not answer within ``step_timeout`` seconds, is killed and replaced by a
+  fresh one, and only its slots answer ``EnvFailure``.
+
+Ray is used as it is found: connect with ``ray.init(...)`` first to pick a cluster; otherwise the first
+actor starts a local Ray instance with Ray's defaults (Ray's own behaviour). ``pip install 'densegym[ray]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from densegym.envpool import EnvFactory, Slots, SlotPool, build_error
+
+try:
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError
+except ImportError as exc:  # the optional extra is missing
+    raise ImportError("RayEnvPool needs Ray: pip install 'densegym[ray]'") from exc
+
+
+class _EnvActor:
+    """One Ray actor: a :class:`~densegym.envpool.Slots` of envs. A failed build is reported by ``ready``
+    (as text, like a process worker) rather than killing the actor, so the pool can say what went wrong."""
+
+    def __init__(self, factory: Any, n_envs: int):
+        self.error = None
+        try:
+            self.slots = Slots(factory, n_envs)
+        except BaseException as exc:  # noqa: BLE001 - reported by ready()
+            self.error = build_error(exc)
+
+    def ready(self) -> tuple[str, Any]:
+        return ("error", self.error) if self.error else ("ready", os.getpid())
+
+    def answer(self, cmd: str, items: list[tuple[int, Any]]) -> list[tuple[str, Any]]:
+        return self.slots.answer(cmd, items)
+
+    def close(self) -> None:
+        if self.error is None:
+            self.slots.close()
+
+
+class _ActorWorker:
+    """The pool's handle on one actor: its slots, its process id, and how to end it."""
+
+    def __init__(self, remote_cls: Any, factory: Any, slots: list[int], start_timeout: float):
+        self.slots = slots
+        self.actor = remote_cls.remote(factory, len(slots))
+        try:
+            kind, payload = ray.get(self.actor.ready.remote(), timeout=start_timeout)
+        except GetTimeoutError:
+            self.kill()
+            raise RuntimeError(
+                f"a RayEnvPool actor did not start within {start_timeout:.0f} s; does the Ray cluster have the "
+                "resources the actors ask for (actor_options, default num_cpus=1 each)?"
+            ) from None
+        except RayActorError as exc:
+            self.kill()
+            raise RuntimeError(f"a RayEnvPool actor failed to start: {exc}") from None
+        if kind != "ready":
+            self.kill()
+            raise RuntimeError(f"a RayEnvPool actor failed to start: {payload}")
+        self.pid = payload
+
+    def kill(self) -> None:
+        ray.kill(self.actor, no_restart=True)
+
+
+class RayEnvPool(SlotPool):
+    """``num_envs`` envs in ``num_workers`` Ray actors; the same calls and failure handling as ``EnvPool``.
+
+    Args:
+        env: a registered env id (built with ``gym.make(env, **env_kwargs)`` in each actor) or a zero-argument
+            factory returning an env (pickled with Ray's cloudpickle: lambdas work; a class must be importable
+            where the actors run).
+        num_envs: the number of slots (envs in flight at once).
+        num_workers: actors (default: ``min(num_envs, os.cpu_count())``); slots are spread over them evenly.
+        env_kwargs: keyword arguments for ``gym.make``.
+        step_timeout: seconds an actor may take to answer one call before it is killed and replaced.
+        start_timeout: seconds an actor may take to be scheduled, start and build its envs.
+        actor_options: Ray actor options (``num_cpus``, ``resources``, ``scheduling_strategy`` ...); the default
+            ``{"num_cpus": 1}`` gives each actor a core, as a process worker would have.
+    """
+
+    def __init__(
+        self,
+        env: str | EnvFactory,
+        num_envs: int = 4,
+        num_workers: int | None = None,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+        step_timeout: float = 60.0,
+        start_timeout: float = 120.0,
+        actor_options: dict[str, Any] | None = None,
+    ):
+        super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
+        options = {"num_cpus": 1, "max_restarts": 0, **(actor_options or {})}
+        self._remote_cls = ray.remote(**options)(_EnvActor)
+        self._start_workers()
+
+    def _start_worker(self, slots: list[int]) -> _ActorWorker:
+        return _ActorWorker(self._remote_cls, self._factory, slots, self.start_timeout)
+
+    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
+        results: dict[int, Any] = {}
+        pending = {
+            self._workers[w].actor.answer.remote(cmd, [(local, payload) for _, local, payload in items]): w
+            for w, items in by_worker.items()
+        }
+        deadline = time.monotonic() + self.step_timeout
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                for w in pending.values():
+                    reason = f"no answer within the step timeout ({self.step_timeout:g} s)"
+                    self._fail_worker(w, by_worker[w], results, reason)
+                break
+            for ref in ready:
+                w = pending.pop(ref)
+                try:
+                    answers = ray.get(ref)
+                except RayActorError as exc:
+                    self._fail_worker(w, by_worker[w], results, f"the worker actor died ({_first_line(exc)})")
+                    continue
+                self._record(by_worker[w], answers, results)
+        return results
+
+    def _close_workers(self) -> None:
+        """Ask every actor to close its envs (bounded by the step timeout), then end them all."""
+        live = [w for w in self._workers if w is not None]
+        try:
+            refs = [worker.actor.close.remote() for worker in live]
+            if refs:
+                ray.wait(refs, num_returns=len(refs), timeout=min(self.step_timeout, 10.0))
+        except Exception:  # noqa: BLE001 - Ray already shut down: the actors are gone with it
+            pass
+        for worker in live:
+            try:
+                worker.kill()
+            except Exception:  # noqa: BLE001 - Ray may already be shut down
+                pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
