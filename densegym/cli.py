@@ -62,7 +62,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     """A person plays in the terminal; every reward component is shown each turn."""
     env = _make(args.env_id, args.kwargs)
     obs, info = env.reset(seed=args.seed)
-    print(f"[task {info.get('task_id')}]  type a move (e.g. 'up', or '<action>up</action>'); 'q' quits\n")
+    tag = getattr(env.unwrapped, "action_tag", "action")  # <action> for most envs, <sql> for SQL
+    print(f"[task {info.get('task_id')}]  type an action (e.g. 'up' for <{tag}>up</{tag}>, or the tags yourself); "
+          "'q' quits\n")
     print(obs)
     total = 0.0
     while True:
@@ -73,7 +75,7 @@ def cmd_play(args: argparse.Namespace) -> int:
             break
         if line.strip().lower() in ("q", "quit", "exit"):
             break
-        action = line if "<action>" in line.lower() else f"<action>{line}</action>"
+        action = line if "<" in line and ">" in line else f"<{tag}>{line}</{tag}>"
         obs, reward, terminated, truncated, info = env.step(action)
         total += reward
         print(obs)

@@ -11,6 +11,7 @@ import pytest
 
 from densegym.envs.registration import ENVS
 from densegym.trajectory import read_jsonl
+from tests.helpers import require
 
 COMPONENTS = ["progress", "optimal", "deadlock", "format", "outcome"]
 # Each family's documented reward components and default weights (README's env table), in the env's order.
@@ -114,6 +115,18 @@ def test_play_with_piped_stdin():
         for c in COMPONENTS:
             assert re.search(rf"{c}=[+-]\d+\.\d{{3}}", line), line
     assert "episode over" not in out  # 'q' quit before the end
+
+
+def test_play_wraps_lines_in_the_envs_own_tag():
+    """SQL reads <sql> blocks: a bare line becomes one; a line with its own tags is sent as it is."""
+    try:
+        import sqlglot  # noqa: F401
+    except ImportError:
+        require(False, "sqlglot", "pip install 'densegym[sql]'")
+    out = ok(densegym("play", "densegym/SQL-v0", "--seed", "0", stdin="SELECT 1 AS one\n<answer>SELECT 1</answer>\n"))
+    assert "1 row; columns: one" in out
+    assert re.search(r"turn 1: reward \+0\.000 .*execution=\+0\.000  schema=\+0\.000", out), out
+    assert "Answer submitted. It is not correct" in out and "episode over: success=False" in out
 
 
 def test_play_ends_on_eof_and_accepts_tags():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,22 @@ from pygls.lsp.client import LanguageClient
 from densegym.envs.lsp.positions import minimal_change, to_lsp
 from densegym.envs.lsp.servers import ServerSpec, find_executable
 from densegym.sandbox.processes import kill_group_and_wait
+
+
+def _converter() -> Any:
+    """pygls' converter, plus the one structure hook lsprotocol lacks: a notebook filter given by its cells
+    alone (``notebook`` absent), which python-lsp-server announces at ``initialize``. Without it the
+    initialize answer fails to parse (``JsonRpcInvalidParams``) and pylsp cannot start."""
+    import attrs
+    from pygls.protocol import default_converter
+
+    converter = default_converter()
+    optional = attrs.fields(T.NotebookDocumentFilterWithCells).notebook.type
+    required = attrs.fields(T.NotebookCellTextDocumentFilter).notebook.type  # the same union without None
+    converter.register_structure_hook(
+        optional, lambda value, _: None if value is None else converter.structure(value, required)
+    )
+    return converter
 
 
 class ServerFailure(RuntimeError):
@@ -43,6 +60,7 @@ class LspClient:
         self.timeout_s = float(timeout_s)
         self.docs: dict[str, tuple[int, str]] = {}  # rel path -> (version, text)
         self.server_info: dict[str, str] = {}
+        self.capabilities: T.ServerCapabilities | None = None
         self._published: dict[str, int | None] = {}
         self.published_diagnostics: dict[str, list[T.Diagnostic]] = {}  # for servers without pull diagnostics
         self._cond = threading.Condition()
@@ -90,7 +108,7 @@ class LspClient:
         exe = find_executable(self.spec.langserver)
         if exe is None:
             raise ServerFailure(f"{self.spec.langserver} is not installed: pip install 'densegym[lsp]'")
-        client = LanguageClient("densegym", "0.1")
+        client = LanguageClient("densegym", "0.1", converter_factory=_converter)
         self._client = client
 
         @client.feature(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -139,9 +157,12 @@ class LspClient:
                 workspace_folders=[T.WorkspaceFolder(self.root.as_uri(), "workspace")],
             )
         )
+        self.capabilities = result.capabilities
         info = result.server_info
         self.server_info = {"name": info.name if info else self.spec.name, "version": (info.version or "") if info else ""}
         client.initialized(T.InitializedParams())
+        if self.spec.settings:
+            client.workspace_did_change_configuration(T.DidChangeConfigurationParams(settings=self.spec.settings))
 
     # ---- documents ----------------------------------------------------------------------------
 
@@ -193,10 +214,14 @@ class LspClient:
     def wait_published(self, rel: str, version: int, timeout: float | None = None) -> bool:
         """Wait until the server has published diagnostics for ``rel`` at ``version`` (or later)."""
         deadline = timeout if timeout is not None else self.timeout_s
+        end = time.monotonic() + deadline
         with self._cond:
-            ok = self._cond.wait_for(
-                lambda: (self._published.get(rel) or 0) >= version or not self.alive(), timeout=deadline
-            )
+            # Woken by every publish; a server that dies publishes nothing more, so look at it every 0.1 s.
+            while not (ok := (self._published.get(rel) or 0) >= version) and self.alive():
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 0.1))
         if not self.alive():
             raise ServerFailure(f"{self.spec.name} exited")
         if not ok:
@@ -240,6 +265,12 @@ class LspClient:
             context=T.ReferenceContext(include_declaration=True), text_document=p.text_document, position=p.position
         )
         return list(self._request(T.TEXT_DOCUMENT_REFERENCES, params) or [])
+
+    @property
+    def supports_prepare_rename(self) -> bool:
+        """Whether the server announced ``textDocument/prepareRename`` (pyright does, pylsp does not)."""
+        provider = self.capabilities.rename_provider if self.capabilities else None
+        return isinstance(provider, T.RenameOptions) and bool(provider.prepare_provider)
 
     def prepare_rename(self, rel: str, line: int, col: int) -> Any:
         p = self._position_params(rel, line, col)

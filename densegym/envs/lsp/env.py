@@ -54,7 +54,8 @@ class LSPCodeEnv(TextEnv):
     Text; the env reads the last ``<action>...</action>`` block. The first line is a command:
     ``files``, ``view SEL``, ``edit SEL`` (the replacement text follows on the next lines),
     ``diagnostics [FILE]``, ``hover SEL``, ``definition SEL``, ``references SEL``,
-    ``rename SEL NEW_NAME`` (through the server's prepareRename and rename), ``run_tests``, ``submit``.
+    ``rename SEL NEW_NAME`` (through the server's prepareRename, where it has one, and rename),
+    ``run_tests``, ``submit``.
     ``SEL`` is a selector (``selectors.py``): a file, a line range ``f.py:3-7``, a cursor ``f.py@L3:C5``,
     a range ``f.py@R(3,1->3,9)``, a symbol ``py://pkg.mod#Class.method[:def|body|sig]`` (or the AST path
     ``ast://[module=pkg.mod]/[class=Class]/[def=method]``) or a content anchor
@@ -98,7 +99,8 @@ class LSPCodeEnv(TextEnv):
 
     ## Arguments
 
-    * ``server`` (``"basedpyright"``; ``"pyright"``, ``"pylsp"``), ``checking_mode`` (``"standard"``),
+    * ``server`` (``"basedpyright"``; ``"pyright"``, ``"pylsp"``: python-lsp-server, which reports almost
+      nothing semantic, see ``servers.py``), ``checking_mode`` (``"standard"``; pyright family only),
       ``server_timeout_s`` (30), ``freshness`` (``"pull"``: pull diagnostics after each change;
       ``"push"``: wait for the published diagnostics of the new document version, ~200 ms slower with
       pyright's debounce, same diagnostics): the language server.
@@ -397,16 +399,19 @@ class LSPCodeEnv(TextEnv):
     def _do_rename(self, cmd: Command) -> StepOutcome:
         sel = self._resolve(cmd.selector)
         rel, line, col = self._lsp_position(sel)
-        prepared = self.session.call(lambda c: c.prepare_rename(rel, line, col))
-        if prepared is None:
-            raise ActionError(f"E/PREPARE_RENAME: the server refuses to rename at {sel.canonical}: no renamable symbol there")
-        name_range = prepared if hasattr(prepared, "start") else getattr(prepared, "range", None)
         text = self.ws.read(rel)
-        old_name = (
-            text[from_lsp(text, name_range.start.line, name_range.start.character) : from_lsp(text, name_range.end.line, name_range.end.character)]
-            if name_range is not None
-            else ""
-        )
+        if self.session.client.supports_prepare_rename:
+            prepared = self.session.call(lambda c: c.prepare_rename(rel, line, col))
+            if prepared is None:
+                raise ActionError(f"E/PREPARE_RENAME: the server refuses to rename at {sel.canonical}: no renamable symbol there")
+            name_range = prepared if hasattr(prepared, "start") else getattr(prepared, "range", None)
+            old_name = (
+                text[from_lsp(text, name_range.start.line, name_range.start.character) : from_lsp(text, name_range.end.line, name_range.end.character)]
+                if name_range is not None
+                else ""
+            )
+        else:  # a server without prepareRename (pylsp): its rename answer alone says whether there is a symbol
+            old_name = _identifier_at(text, sel.point)
         edit = self.session.call(lambda c: c.rename(rel, line, col, cmd.new_name))
         changes = _workspace_edit_changes(edit)
         if not changes:
@@ -593,6 +598,15 @@ class LSPCodeEnv(TextEnv):
             if not self.ws.exists(rel) or self.ws.read(rel) != gold:
                 return f"<action>edit {rel}\n{gold}</action>"
         return "<action>submit</action>"
+
+
+def _identifier_at(text: str, offset: int) -> str:
+    start = end = offset
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return text[start:end]
 
 
 def _parses(text: str) -> bool:

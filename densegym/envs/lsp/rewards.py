@@ -7,7 +7,8 @@
 * ``D_t``: relevant diagnostics, severity-weighted (error 1, warning 0.5, information 0), over the package.
 * ``S_t``: 1 when every safety check of a mutating action passed: applied atomically inside the jail,
   every edited file parses, no new error in any other file, no public symbol removed (a rename through
-  the server is not a removal), and for ``rename`` the server's prepareRename accepted the position.
+  the server is not a removal), and for ``rename`` the server's prepareRename (where it has one) accepted the
+  position.
 * ``alpha_t``: the selector's confidence (Eq. 3.1; 1 for exact and structural selectors).
 
 The env splits Eq. 5.1 into unweighted components whose default weights rebuild it:

@@ -70,6 +70,9 @@ class ServerSession:
         self.client = LspClient(self.ws.root, self.spec, timeout_s=self.timeout_s, start_timeout_s=self.start_timeout_s)
         for rel in self.ws.files(".py"):
             self.client.open(rel, self.ws.read(rel))
+        if self.freshness == "push":  # the first diagnostics of every document, as a pull would give them
+            for rel in self.client.docs:
+                self.client.wait_published(rel, 1)
 
     def restart(self, reason: str) -> None:
         self.restarts.append(reason)
