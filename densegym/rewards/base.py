@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Union
@@ -85,6 +86,20 @@ Hook = Callable[[Transition], float]
 HookSpec = Union[float, int, Hook, tuple]
 
 
+def _direct_call(hook: Hook) -> Hook:
+    """What ``compute`` calls for ``hook``: the same call, made cheaper.
+
+    For an object whose class defines ``__call__`` in Python (every :class:`RewardHook`), the bound
+    ``__call__`` method: calling it is what calling the object does, without the slot wrapper that makes
+    an object call about twice as slow. Any other callable as it is.
+    """
+    for klass in type(hook).__mro__:  # the raw attribute: a staticmethod or classmethod is left alone
+        if "__call__" in klass.__dict__:
+            call = klass.__dict__["__call__"]
+            return call.__get__(hook) if isinstance(call, types.FunctionType) else hook
+    return hook
+
+
 class RewardSet(Mapping[str, tuple[Hook, float]]):
     """An ordered mapping ``name -> (hook, weight)``.
 
@@ -96,7 +111,7 @@ class RewardSet(Mapping[str, tuple[Hook, float]]):
         for name, (hook, weight) in (hooks or {}).items():
             self._hooks[name] = (hook, float(weight))
         # what compute() and weights read on every step, built once (a RewardSet never changes)
-        self._items = tuple((name, hook, weight) for name, (hook, weight) in self._hooks.items())
+        self._items = tuple((name, _direct_call(hook), weight) for name, (hook, weight) in self._hooks.items())
         self._weights = {name: w for name, (_, w) in self._hooks.items()}
 
     def __getitem__(self, name: str) -> tuple[Hook, float]:

@@ -22,6 +22,7 @@ from densegym.envs.sokoban.rewards import DeadlockReward, OptimalMoveReward, Sok
 from densegym.rewards import FormatReward, OutcomeReward, RewardSet
 
 _MOVE_INDEX = {name: i for i, name in enumerate(MOVES)}
+_new_tuple = tuple.__new__
 _SEPARATORS = str.maketrans({",": " ", ";": " ", "\n": " ", "\t": " "})
 # <action> bodies already parsed into moves (valid ones only; short ones only; bounded)
 _PARSED: dict[str, tuple[int, ...]] = {}
@@ -206,6 +207,7 @@ class SokobanEnv(TextEnv):
         w = level.width
         self._coords = tuple(f"({c // w}, {c % w})" for c in range(level.n_cells))
         self._goal_mask = level.goal_mask
+        self._n_cells = level.n_cells
         self._n_goals = len(level.goals)
         start = self.oracle.start_distance
         self._start_distance = None if start == INF else int(start)
@@ -221,7 +223,7 @@ class SokobanEnv(TextEnv):
         if entry is None:
             if len(self._states) >= 100_000:
                 self._states.clear()
-            mask, player = divmod(key, self.level.n_cells)
+            mask, player = divmod(key, self._n_cells)
             oracle = self.oracle
             if oracle.dist is not None:  # exact: one dict lookup
                 d = oracle.dist.get(key)
@@ -230,7 +232,7 @@ class SokobanEnv(TextEnv):
                 answer = oracle.answer(key)
                 distance, exact = answer.distance, answer.exact
             d = distance if distance < INF else self._d_dead
-            view = SokobanView(key, distance, exact, -d / self._norm)
+            view = _new_tuple(SokobanView, (key, distance, exact, -d / self._norm))  # SokobanView(...), faster
             privileged = {
                 "distance": None if distance == INF else int(distance),
                 "distance_exact": exact,
@@ -244,7 +246,7 @@ class SokobanEnv(TextEnv):
         """The grid and the positions of state ``entry`` (rendered once, then kept in the entry)."""
         text = entry[4]
         if text is None:
-            mask, player = divmod(entry[0].key, self.level.n_cells)
+            mask, player = divmod(entry[0].key, self._n_cells)
             cells = cells_of(mask)
             coords = self._coords
             text = entry[4] = (
