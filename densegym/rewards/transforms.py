@@ -143,3 +143,11 @@ def normalize_component(batch: Sequence[Trajectory], config: NormalizeConfig | N
 
 
 TRANSFORMS = {"gated": gated_accumulation, "min_form": min_form, "normalize": normalize_component}
+TRANSFORM_CONFIGS = {"gated": GatedConfig, "min_form": MinFormConfig, "normalize": NormalizeConfig}
+
+
+def apply_transform(batch: Sequence[Trajectory], name: str, **settings) -> list[np.ndarray]:
+    """Run the transform ``name`` with its config fields ``settings`` (as written in a trainer config)."""
+    if name not in TRANSFORMS:
+        raise ValueError(f"unknown transform {name!r}; known: {', '.join(TRANSFORMS)}")
+    return TRANSFORMS[name](batch, TRANSFORM_CONFIGS[name](**settings))

@@ -1,10 +1,25 @@
-"""Trainers: advantage estimators (numpy, ``densegym.trainers.estimators``) and the policy loss (torch,
-``densegym.trainers.losses``).
+"""Trainers: the RL loop (``Trainer`` + ``TrainerConfig``), advantage estimators (numpy,
+``densegym.trainers.estimators``) and the policy loss (torch, ``densegym.trainers.losses``).
 
-Importing this package imports neither torch nor transformers; ``losses`` imports torch when it is imported.
-The math of every estimator is in ``docs/ALGORITHMS.md``; each module cites its section.
+    from densegym.trainers import Trainer, TrainerConfig
+    with Trainer(TrainerConfig.from_yaml("configs/sokoban_turn.yaml")) as trainer:
+        trainer.train()
+
+Importing this package imports neither torch nor transformers; ``Trainer`` and ``losses`` import torch when they
+are first used. The math of every estimator is in ``docs/ALGORITHMS.md``; each module cites its section.
 """
 
+from importlib import import_module
+from typing import Any
+
+from densegym.trainers.config import TrainerConfig
 from densegym.trainers.estimators import ESTIMATORS, get_estimator
 
-__all__ = ["ESTIMATORS", "get_estimator"]
+
+def __getattr__(name: str) -> Any:
+    if name == "Trainer":
+        return import_module("densegym.trainers.trainer").Trainer
+    raise AttributeError(f"module 'densegym.trainers' has no attribute {name!r}")
+
+
+__all__ = ["ESTIMATORS", "Trainer", "TrainerConfig", "get_estimator"]

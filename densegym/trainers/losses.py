@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-AGGREGATIONS = ("token-mean", "seq-mean-token-mean")
+from densegym.trainers.config import AGGREGATIONS
 
 
 def masked_aggregate(

@@ -1,0 +1,216 @@
+"""``TrainerConfig``: everything one training run needs, read from YAML with command-line overrides.
+
+    config = TrainerConfig.from_yaml("configs/sokoban_turn.yaml", overrides=["lr=3e-4", "estimator=grpo"])
+
+An override is ``key=value`` with the value parsed as YAML (``steps=20``, ``lora={r: 8}``,
+``reward_weights={progress: 1, outcome: 1}``); a dotted key reaches into a dict field
+(``estimator_config.outcome_reward_scale=1``). Unknown keys are errors that list the known ones, so that a
+typo never trains with a default silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from densegym.rewards.transforms import TRANSFORM_CONFIGS
+from densegym.trainers.estimators import CONFIGS
+
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean")  # densegym.trainers.losses, which imports torch
+
+
+@dataclass
+class TrainerConfig:
+    """One RL run: env, policy, rollout, advantage estimator, update, bookkeeping.
+
+    The env:
+        env: a registered id (``densegym/Sokoban-small-v0``) or ``"package.module:EnvClass"``.
+        env_kwargs: keyword arguments for the env.
+        reward_weights: re-weight every ``Turn.reward`` from its unweighted components after the rollout
+            (``{"outcome": 1.0}`` is outcome-only); ``None`` keeps the env's own weights.
+
+    The policy:
+        model: ``"tiny"`` (a small Qwen2 built from a config with the offline tokenizer,
+            :mod:`densegym.models.tiny`) or a local directory / hub id already in the local cache.
+        model_config: overrides of the tiny model's config (``num_hidden_layers``, ``hidden_size`` ...).
+        device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ``"cuda"``. dtype: ``float32`` / ``bfloat16``.
+        lora: ``peft.LoraConfig`` arguments (``{r: 8, lora_alpha: 16, target_modules: [q_proj, v_proj]}``);
+            ``None`` trains every weight.
+
+    Rollout (:func:`densegym.rollout.collect`):
+        steps: training iterations; each collects ``tasks_per_step`` tasks x ``group_size`` trajectories.
+        task_pool: draw the tasks from seeds ``0 .. task_pool-1``; ``None`` plays fresh seeds every step.
+        max_turns, context (``full`` / ``current`` / ``last_k:K``), temperature, top_p, max_new_tokens.
+        num_workers: EnvPool worker processes.
+
+    Advantages:
+        estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS`; estimator_config: its config
+            fields (defaults from ALGORITHMS.md). transforms: trajectory transforms applied first, in order:
+            ``{"name": "gated", "channels": [outcome, progress], "thresholds": [1.0]}``, ``min_form``,
+            ``normalize``.
+        answer_key: for ``igpo``, the key of the gold answer in ``info["privileged"]``.
+        prm_lr, prm_updates: for ``oprl``, the implicit PRM's learning rate and DPO steps per batch.
+
+    Update (ALGORITHMS.md 0.3):
+        lr, weight_decay, max_grad_norm; ppo_epochs passes over each batch, split into mini_batches optimizer
+        steps; micro_batch_rows rows (turns) per forward/backward (gradient accumulation, exact: see
+        :func:`densegym.trainers.losses.token_weights`); clip_low, clip_high, loss_agg, kl_coef (k3 KL to the
+        initial policy), entropy_coef. old_logprobs: ``"recompute"`` (teacher-forced before the update, verl's
+        default) or ``"rollout"`` (the sampler's own numbers).
+
+    Warm start:
+        sft: ``{episodes, epochs, lr}``: supervised fine-tuning on oracle demonstrations before RL (the env
+            must have ``oracle_action()``); ``None`` skips it.
+
+    Evaluation and bookkeeping:
+        eval_every (0: never), eval_tasks (seeds ``eval_seed .. eval_seed + eval_tasks - 1``; held out unless
+        they overlap the training seeds on purpose), eval_samples (episodes per task), eval_temperature.
+        seed, output_dir (metrics.jsonl, rollouts/, checkpoints/, tensorboard/), save_every (0: at the end
+        only), tensorboard, log_rollouts (write every trajectory as JSONL), progress (bars; default when
+        stderr is a terminal), resume (continue from the latest checkpoint in output_dir).
+    """
+
+    env: str = "densegym/Sokoban-small-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    reward_weights: dict[str, float] | None = None
+
+    model: str = "tiny"
+    model_config: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    dtype: str = "float32"
+    lora: dict[str, Any] | None = None
+
+    steps: int = 20
+    tasks_per_step: int = 8
+    group_size: int = 4
+    task_pool: int | None = None
+    max_turns: int = 8
+    context: str = "current"
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 16
+    num_workers: int = 1
+
+    estimator: str = "grpo"
+    estimator_config: dict[str, Any] = field(default_factory=dict)
+    transforms: list[dict[str, Any]] = field(default_factory=list)
+    answer_key: str = "answer"
+    prm_lr: float = 1e-5
+    prm_updates: int = 1
+
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    ppo_epochs: int = 1
+    mini_batches: int = 1
+    micro_batch_rows: int = 32
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    loss_agg: str = "token-mean"
+    kl_coef: float = 0.0
+    entropy_coef: float = 0.0
+    old_logprobs: str = "recompute"
+
+    sft: dict[str, Any] | None = None
+
+    eval_every: int = 0
+    eval_tasks: int = 32
+    eval_seed: int = 1_000_000
+    eval_temperature: float = 1.0
+    eval_samples: int = 1
+
+    seed: int = 0
+    output_dir: str = "runs/train"
+    save_every: int = 0
+    tensorboard: bool = False
+    log_rollouts: bool = True
+    progress: bool | None = None
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field and the accepted values for anything that cannot work."""
+        if self.estimator not in CONFIGS:
+            raise ValueError(f"estimator {self.estimator!r} is unknown; known: {', '.join(sorted(CONFIGS))}")
+        known = {f.name for f in dataclasses.fields(CONFIGS[self.estimator])}
+        unknown = set(self.estimator_config) - known
+        if unknown:
+            raise ValueError(
+                f"estimator_config for {self.estimator}: unknown {sorted(unknown)}; known: {sorted(known)}"
+            )
+        for t in self.transforms:
+            if not isinstance(t, dict) or t.get("name") not in TRANSFORM_CONFIGS:
+                raise ValueError(f"a transform is a dict with 'name' in {sorted(TRANSFORM_CONFIGS)}, got {t!r}")
+            TRANSFORM_CONFIGS[t["name"]](**{k: v for k, v in t.items() if k != "name"})
+        if self.loss_agg not in AGGREGATIONS:
+            raise ValueError(f"loss_agg must be one of {AGGREGATIONS}, got {self.loss_agg!r}")
+        if self.old_logprobs not in ("recompute", "rollout"):
+            raise ValueError(f"old_logprobs must be 'recompute' or 'rollout', got {self.old_logprobs!r}")
+        for name in ("steps", "tasks_per_step", "group_size", "max_turns", "max_new_tokens", "num_workers",
+                     "ppo_epochs", "mini_batches", "micro_batch_rows", "prm_updates", "eval_tasks", "eval_samples"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.task_pool is not None and self.task_pool < 1:
+            raise ValueError(f"task_pool must be None or at least 1, got {self.task_pool}")
+        if self.lr <= 0 or self.max_grad_norm <= 0:
+            raise ValueError("lr and max_grad_norm must be positive")
+        from densegym.agents.context import ContextPolicy
+
+        ContextPolicy.from_spec(self.context)
+
+    # ---- YAML and overrides -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}; known keys: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainerConfig:
+        """Read ``path`` (a YAML mapping; ``None`` starts from the defaults), then apply ``overrides``."""
+        import yaml
+
+        data: dict[str, Any] = {}
+        if path is not None:
+            text = Path(path).read_text()
+            data = yaml.safe_load(text) or {}
+            if not isinstance(data, dict):
+                raise ValueError(f"{path}: a config is a YAML mapping of keys to values")
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep or not key:
+                raise ValueError(f"override {item!r}: write key=value (e.g. lr=1e-4)")
+            _set_dotted(data, key.strip(), yaml.safe_load(raw))
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self, path: str | Path) -> None:
+        import yaml
+
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    def estimator_settings(self) -> Any:
+        """The estimator's config dataclass with this run's overrides."""
+        return CONFIGS[self.estimator](**self.estimator_config)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    head, _, rest = key.partition(".")
+    if not rest:
+        data[head] = value
+        return
+    inner = data.get(head)
+    if inner is None:
+        inner = data[head] = {}
+    if not isinstance(inner, dict):
+        raise ValueError(f"override {key!r}: {head} is not a mapping")
+    _set_dotted(inner, rest, value)

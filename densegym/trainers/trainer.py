@@ -1,0 +1,372 @@
+"""``Trainer``: the one RL loop every estimator shares (DESIGN.md, Trainers).
+
+    collect groups (densegym.rollout)  ->  re-weight rewards, trajectory transforms, info gain (IGPO),
+    implicit PRM rewards (OPRL)  ->  estimator: per-turn advantages  ->  per-step rows  ->  clipped policy
+    loss, masked to the action tokens  ->  optimizer step  ->  log  ->  checkpoint
+
+    from densegym.trainers import Trainer, TrainerConfig
+    trainer = Trainer(TrainerConfig(env="densegym/Sokoban-small-v0", estimator="turn", steps=50))
+    trainer.train()
+
+Determinism: step k samples its tasks and its actions from generators seeded by ``(seed, rank, k)``, and the old
+log-probs are recomputed from the weights, so a run resumed from a checkpoint takes the same next step as the
+run that was never interrupted (the checkpoint holds the policy, the optimizer, the PRM, the RNG states and the
+step).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from densegym.agents.context import ContextPolicy
+from densegym.agents.hf import HFAgent
+from densegym.envpool import EnvPool
+from densegym.rewards.info_gain import HFBeliefProbe, apply_info_gain
+from densegym.rewards.transforms import apply_transform
+from densegym.rollout import collect
+from densegym.trainers.batch import row_advantages, select_turns, turn_rows
+from densegym.trainers.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from densegym.trainers.config import TrainerConfig
+from densegym.trainers.distributed import Runtime
+from densegym.trainers.estimators import get_estimator, turn_with_mask
+from densegym.trainers.metrics_log import MetricsLog
+from densegym.trainers.prm import ImplicitPRM
+from densegym.trainers.update import policy_update, rows_logprobs
+from densegym.trajectory import Trajectory, TrajectoryWriter
+
+
+def load_policy(config: TrainerConfig, device: torch.device) -> tuple[Any, Any]:
+    """The policy model and tokenizer that ``config.model`` names (see :class:`TrainerConfig`)."""
+    if config.model == "tiny":
+        from densegym.models.tiny import build_tiny_model, build_tiny_tokenizer
+
+        tokenizer = build_tiny_tokenizer()
+        model = build_tiny_model(tokenizer, seed=config.seed, **config.model_config)
+    else:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if config.model_config:
+            raise ValueError("model_config only applies to model='tiny'; a checkpoint brings its own config")
+        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        tokenizer.padding_side = "left"
+        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=getattr(torch, config.dtype))
+    model = model.to(device=device, dtype=getattr(torch, config.dtype))
+    if config.lora:
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as exc:
+            raise ImportError("lora needs peft: pip install 'densegym[train]'") from exc
+        model = get_peft_model(model, LoraConfig(**config.lora))
+    return model, tokenizer
+
+
+def _construct(entry_point: str, kwargs: dict[str, Any]) -> Any:
+    module, _, name = entry_point.partition(":")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+def env_source(config: TrainerConfig) -> tuple[Any, dict[str, Any] | None]:
+    """What EnvPool needs for ``config.env``: a registered id with its kwargs, or a picklable factory for
+    ``"package.module:EnvClass"``."""
+    if ":" in config.env and "/" not in config.env.partition(":")[2]:
+        return functools.partial(_construct, config.env, dict(config.env_kwargs)), None
+    return config.env, dict(config.env_kwargs)
+
+
+def reweight(batch: Sequence[Trajectory], weights: dict[str, float]) -> None:
+    """``Turn.reward = sum_c w_c * components[c]`` for every turn (the components are unweighted)."""
+    for traj in batch:
+        for turn in traj.turns:
+            missing = set(weights) - set(turn.components)
+            if missing:
+                raise ValueError(f"reward_weights name {sorted(missing)}; the env's components are {sorted(turn.components)}")
+            turn.reward = float(sum(w * turn.components[name] for name, w in weights.items()))
+
+
+def rollout_metrics(batch: Sequence[Trajectory]) -> dict[str, float]:
+    """Success rate, mean outcome and return, mean sum of each reward component, turns and action tokens."""
+    n = max(len(batch), 1)
+    metrics = {
+        "success": sum(t.success for t in batch) / n,
+        "outcome": sum(t.outcome for t in batch) / n,
+        "reward": sum(t.total_reward for t in batch) / n,
+        "turns": sum(len(t.turns) for t in batch) / n,
+        "action_tokens": sum(len(turn.action_ids or ()) for t in batch for turn in t.turns) / n,
+    }
+    sums: dict[str, float] = {}
+    for traj in batch:
+        for k, v in traj.component_sums().items():
+            sums[k] = sums.get(k, 0.0) + v
+    metrics.update({f"components/{k}": v / n for k, v in sorted(sums.items())})
+    return metrics
+
+
+class Trainer:
+    """Trains ``config``'s policy on ``config.env`` with ``config.estimator``.
+
+    ``model``/``tokenizer`` may be passed in (a user's own transformers model) instead of ``config.model``.
+    Use as a context manager, or call :meth:`close`, to stop the env workers.
+    """
+
+    def __init__(self, config: TrainerConfig, *, model: Any = None, tokenizer: Any = None):
+        self.config = config
+        self.runtime = Runtime(config.device)
+        self.output_dir = Path(config.output_dir)
+        if (model is None) != (tokenizer is None):
+            raise ValueError("pass both model and tokenizer, or neither")
+        if model is None:
+            model, tokenizer = load_policy(config, self.runtime.device)
+        self.tokenizer = tokenizer
+        self.ref_model = None
+        if config.kl_coef:
+            self.ref_model = copy.deepcopy(model).eval().requires_grad_(False)
+        optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.model, self.optimizer = self.runtime.prepare(model, optimizer)
+        self.agent = HFAgent(
+            self.policy, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+            top_p=config.top_p, seed=config.seed,
+        )
+        self.pad_token_id = self.agent.pad_token_id
+        self.estimator = get_estimator(config.estimator)
+        self.estimator_config = config.estimator_settings()
+        self.prm = None
+        if config.estimator == "oprl":
+            self.prm = ImplicitPRM(
+                self.policy, lr=config.prm_lr, config=self.estimator_config, pad_token_id=self.pad_token_id,
+                micro_batch_rows=config.micro_batch_rows,
+            )
+        if config.tasks_per_step % self.runtime.world_size:
+            raise ValueError(
+                f"tasks_per_step={config.tasks_per_step} must divide evenly over {self.runtime.world_size} processes"
+            )
+        self.tasks_per_rank = config.tasks_per_step // self.runtime.world_size
+        self.context = ContextPolicy.from_spec(config.context)
+        source, env_kwargs = env_source(config)
+        self.pool = EnvPool(
+            source, num_envs=self.tasks_per_rank * config.group_size, num_workers=config.num_workers,
+            env_kwargs=env_kwargs,
+        )
+        self.agent.batch_size = self.pool.num_envs
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        resume_step = None
+        if config.resume and (path := latest_checkpoint(self.output_dir)) is not None:
+            self.load(path)
+            resume_step = self.step
+        self.log = None
+        if self.runtime.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            config.to_yaml(self.output_dir / "config.yaml")
+            self.log = MetricsLog(
+                self.output_dir / "metrics.jsonl",
+                tb_dir=self.output_dir / "tensorboard" if config.tensorboard else None,
+                console=config.progress is not False,
+                resume_step=resume_step,
+            )
+
+    @property
+    def policy(self) -> Any:
+        """The model itself (unwrapped from DDP): what generates and what is saved."""
+        return self.runtime.unwrap(self.model)
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    def train(self) -> list[dict[str, float]]:
+        """Run the remaining steps (all of them, or those after the checkpoint resumed from); return the
+        metrics of each step run."""
+        if self.config.sft and self.step == 0:
+            self.warm_start()
+        if self.config.eval_every and self.step == 0:
+            self._log(0, {f"eval/{k}": v for k, v in self.evaluate().items()})
+        while self.step < self.config.steps:
+            metrics = self.train_step()
+            if self.config.eval_every and self.step % self.config.eval_every == 0:
+                metrics.update({f"eval/{k}": v for k, v in self.evaluate().items()})
+            self._log(self.step, metrics)
+            if self.config.save_every and self.step % self.config.save_every == 0:
+                self.save()
+        if not self.config.save_every or self.step % self.config.save_every:
+            self.save()
+        return self.history
+
+    def _log(self, step: int, metrics: dict[str, float]) -> None:
+        metrics = self.runtime.mean(metrics)
+        self.history.append({"step": step, **metrics})
+        if self.log is not None:
+            self.log.log(step, metrics)
+
+    def _step_seed(self, step: int) -> list[int]:
+        return [self.config.seed, self.runtime.rank, step]
+
+    def sample_tasks(self, step: int) -> list[int]:
+        """This rank's task seeds for ``step``: drawn from the task pool, or fresh seeds every step."""
+        rng = np.random.default_rng(self._step_seed(step) + [1])
+        c = self.config
+        if c.task_pool is not None:
+            seeds = rng.choice(c.task_pool, size=c.tasks_per_step, replace=c.task_pool < c.tasks_per_step)
+        else:
+            seeds = np.arange(step * c.tasks_per_step, (step + 1) * c.tasks_per_step) + c.seed * 10_000_019
+        return [int(s) for s in np.array_split(seeds, self.runtime.world_size)[self.runtime.rank]]
+
+    def rollout(self, tasks: Sequence[int], *, seed: int, temperature: float | None = None,
+                out: Path | None = None, group_size: int | None = None) -> list[Trajectory]:
+        """Play ``tasks`` with the current policy; the trajectories whose env or worker failed are dropped."""
+        agent = self.agent
+        agent.seed, agent._calls = seed, 0  # each call's sampling depends on (seed, turn) only: exact resume
+        if temperature is not None:
+            agent = copy.copy(self.agent)
+            agent.temperature = temperature
+        groups = collect(
+            agent, self.pool, list(tasks), group_size=group_size or self.config.group_size,
+            max_turns=self.config.max_turns, context=self.context, out=out, seed=seed,
+            progress=bool(self.config.progress), env_id=self.config.env,
+        )
+        return [t for g in groups for t in g if t is not None and not t.meta.get("failed")]
+
+    def train_step(self) -> dict[str, float]:
+        """One iteration: rollout, rewards, advantages, update. Returns its metrics."""
+        c = self.config
+        step = self.step + 1
+        seed = int(np.random.default_rng(self._step_seed(step)).integers(2**31))
+        out = None
+        if c.log_rollouts and self.runtime.is_main:
+            out = self.output_dir / "rollouts" / f"step-{step:06d}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out)
+        t_rollout = time.perf_counter() - t0
+        metrics = rollout_metrics(batch)
+        rows = turn_rows(batch)
+        t1 = time.perf_counter()
+        old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
+        if c.old_logprobs == "rollout":
+            old = [torch.tensor(batch[r.traj].turns[r.turn].action_logprobs, dtype=torch.float32) for r in rows]
+        metrics.update(self.prepare_rewards(batch, rows, old))
+        advantages, turn_masks = self.advantages(batch)
+        keep = select_turns(rows, turn_masks)
+        ref = rows_logprobs(self.ref_model, rows, self.pad_token_id, c.micro_batch_rows) if self.ref_model else None
+        update_rng = np.random.default_rng(self._step_seed(step) + [2])
+        metrics.update(
+            policy_update(
+                self.model, self.optimizer, rows, keep, row_advantages(rows, advantages), old,
+                pad_token_id=self.pad_token_id, config=c, rng=update_rng, ref_logprobs=ref,
+                no_sync=self.runtime.no_sync, backward=self.runtime.backward, clip_grad=self.runtime.clip_grad,
+            )
+        )
+        t_update = time.perf_counter() - t1
+        tokens = sum(len(r.prompt_ids) + len(r.action_ids) for r in rows)
+        metrics.update({
+            "trajectories": float(len(batch)),
+            "time/rollout_s": t_rollout,
+            "time/update_s": t_update,
+            "throughput/rollout_action_tokens_per_s": sum(len(r.action_ids) for r in rows) / max(t_rollout, 1e-9),
+            "throughput/update_tokens_per_s": tokens * c.ppo_epochs / max(t_update, 1e-9),
+        })
+        self.step = step
+        return metrics
+
+    # ---- rewards and advantages ----------------------------------------------------------------------
+
+    def prepare_rewards(self, batch: list[Trajectory], rows: list, old: list[torch.Tensor]) -> dict[str, float]:
+        """Everything that turns the env's components into the rewards the estimator reads, in order:
+        ``reward_weights``, the configured transforms, IGPO's information gain, OPRL's implicit PRM."""
+        c = self.config
+        metrics: dict[str, float] = {}
+        if c.reward_weights is not None:
+            reweight(batch, c.reward_weights)
+        for t in c.transforms:
+            apply_transform(batch, t["name"], **{k: v for k, v in t.items() if k != "name"})
+        if c.estimator == "igpo" and getattr(self.estimator_config, "info_gain_key", None):
+            probe = HFBeliefProbe(self.policy, self.tokenizer, batch_size=c.micro_batch_rows)
+            was_training = self.policy.training
+            self.policy.eval()
+            try:
+                apply_info_gain(batch, probe, kind=self.estimator_config.info_gain_type, answer_key=c.answer_key,
+                                system_prompt=self.context.system_prompt)
+            finally:
+                self.policy.train(was_training)
+        if self.prm is not None:
+            step_rewards, prm_metrics = self.prm.rewards_and_update(batch, rows, old, c.prm_updates)
+            for traj, r in zip(batch, step_rewards):
+                for turn, value in zip(traj.turns, r):
+                    turn.components[self.estimator_config.step_reward_key] = float(value)
+            metrics.update(prm_metrics)
+        return metrics
+
+    def advantages(self, batch: list[Trajectory]) -> tuple[list[Any], list[np.ndarray] | None]:
+        """Per-turn advantages, and for ``turn`` the per-turn loss masks of its state groups."""
+        if self.config.estimator == "turn":
+            return turn_with_mask(batch, self.estimator_config)
+        return self.estimator(batch, self.estimator_config), None
+
+    # ---- warm start and evaluation ---------------------------------------------------------------------
+
+    def warm_start(self) -> list[float]:
+        """SFT on oracle demonstrations (``config.sft``: episodes, epochs, lr, batch_rows)."""
+        from densegym.agents.scripted import OracleAgent
+        from densegym.trainers.sft import demonstration_rows, supervised_finetune
+
+        settings = {"episodes": 64, "epochs": 2, "lr": 1e-3, "batch_rows": 32, **(self.config.sft or {})}
+        seeds = [self.config.seed * 7_919 + 500_000 + i for i in range(int(settings["episodes"]))]
+        groups = collect(OracleAgent(), self.pool, seeds, group_size=1, max_turns=self.config.max_turns,
+                         seed=self.config.seed, progress=False)
+        demos = [t for g in groups for t in g if not t.meta.get("failed")]  # every oracle move is optimal
+        rows = demonstration_rows(demos, self.agent, self.context)
+        losses = supervised_finetune(
+            self.model, rows, pad_token_id=self.pad_token_id, epochs=int(settings["epochs"]),
+            lr=float(settings["lr"]), batch_rows=int(settings["batch_rows"]), seed=self.config.seed,
+        )
+        self._log(0, {"sft/loss_first_epoch": losses[0], "sft/loss_last_epoch": losses[-1],
+                      "sft/demonstrations": float(len(demos)), "sft/rows": float(len(rows))})
+        return losses
+
+    def evaluate(self, tasks: int | None = None) -> dict[str, float]:
+        """Play the ``eval_tasks`` seeds from ``eval_seed``, ``eval_samples`` times each, at
+        ``eval_temperature``; rollout metrics (each rank plays its share)."""
+        c = self.config
+        seeds = np.array_split(np.arange(c.eval_seed, c.eval_seed + (tasks or c.eval_tasks)), self.runtime.world_size)
+        batch = self.rollout([int(s) for s in seeds[self.runtime.rank]], seed=c.eval_seed,
+                             temperature=c.eval_temperature, group_size=c.eval_samples)
+        return rollout_metrics(batch)
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+
+    def save(self) -> Path | None:
+        """Write ``output_dir/checkpoints/step-K`` (rank 0): the policy for users (``policy/``, loadable with
+        ``from_pretrained``) and the full resume state (``trainer_state.pt``)."""
+        path = None
+        if self.runtime.is_main:
+            path = save_checkpoint(
+                self.output_dir / "checkpoints" / f"step-{self.step:06d}",
+                step=self.step, model=self.policy, tokenizer=self.tokenizer, optimizer=self.optimizer,
+                prm=self.prm, history=self.history,
+            )
+        self.runtime.barrier()
+        return path
+
+    def load(self, path: str | Path) -> None:
+        state = load_checkpoint(path, model=self.policy, optimizer=self.optimizer, prm=self.prm)
+        self.step = int(state["step"])
+        self.history = list(state.get("history", []))
+
+    def close(self) -> None:
+        self.pool.close()
+        if self.log is not None:
+            self.log.close()
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
