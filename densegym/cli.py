@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | eval | demo."""
+"""The ``densegym`` command line: list | play | rollout | eval | train | demo."""
 
 from __future__ import annotations
 
@@ -244,13 +244,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Oracle and random agents on Sokoban, side by side, with the per-component reward breakdown."""
-    env_id = args.env_id
-    print(f"densegym demo: {args.episodes} episodes each of oracle and random play on {env_id}\n")
+    """The main job: the reward breakdown of oracle and random play, then RL with dense vs outcome-only rewards."""
+    from densegym.trainers.demo import DEMO_ENV, DEMO_ENV_KWARGS, TASK_POOL
+
+    env_id, kwargs = args.env_id or DEMO_ENV, args.kwargs
+    if args.env_id is None and kwargs is None:
+        kwargs = json.dumps(DEMO_ENV_KWARGS)
+    episodes = args.episodes or TASK_POOL
+    print(f"densegym demo, part 1: oracle and random play, {episodes} episodes each, on {env_id} {kwargs or ''}\n")
     summaries = []
     for name in ("oracle", "random"):
         out = f"{args.out_dir}/{name}.jsonl" if args.out_dir else None
-        trajs, summary = run_rollouts(env_id, name, args.episodes, args.seed, args.kwargs, out, workers=1)
+        trajs, summary = run_rollouts(env_id, name, episodes, args.seed, kwargs, out, workers=1)
         summaries.append(summary)
         if name == "random" and trajs:
             example = next((t for t in trajs if not t.success), trajs[0])
@@ -266,6 +271,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  turn {i + 1}: {t.action:<28} {parts}")
     if args.out_dir:
         print(f"\ntrajectories written to {args.out_dir}/oracle.jsonl and {args.out_dir}/random.jsonl")
+    if args.no_train:
+        return 0
+    return _demo_training(args)
+
+
+def _demo_training(args: argparse.Namespace) -> int:
+    from densegym.trainers.demo import ARMS, demo_table, plot_curves, run_demo
+
+    arms = ", ".join(f"{arm} ({settings['estimator']})" for arm, settings in ARMS.items())
+    print(
+        "\ndensegym demo, part 2: a tiny Qwen2 (2 layers, built from a config, offline tokenizer) is warm-started "
+        "on oracle demonstrations, then trained with RL twice from the same weights and the same sample budget: "
+        f"{arms}. Progress goes to stderr."
+    )
+    start = time.perf_counter()
+    histories = run_demo(args.out_dir or "runs/demo", steps=args.steps, seed=args.seed, quick=args.quick)
+    print("\nEvaluation on the 16 training levels, 4 samples each at temperature 1 (mean per episode):")
+    print(demo_table(histories))
+    if args.out_dir:
+        path = plot_curves(histories, f"{args.out_dir}/curves.png")
+        print(f"\ncurves: {path}; every step's metrics: {args.out_dir}/<arm>/metrics.jsonl")
+    print(f"demo finished in {time.perf_counter() - start:.0f}s")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``densegym train CONFIG.yaml [key=value ...]``: run the bundled trainer."""
+    from densegym.trainers.config import TrainerConfig
+
+    try:
+        config = TrainerConfig.from_yaml(args.config, args.overrides)
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"densegym train: {exc}") from None
+    from densegym.trainers.trainer import Trainer
+
+    with Trainer(config) as trainer:
+        history = trainer.train()
+        is_main = trainer.runtime.is_main
+    if is_main and history:
+        last = history[-1]
+        keys = [k for k in ("step", "success", "outcome", "reward", "loss", "eval/success") if k in last]
+        print(_table(keys, [[last[k] for k in keys]]))
+        print(f"metrics: {config.output_dir}/metrics.jsonl; checkpoints: {config.output_dir}/checkpoints/")
     return 0
 
 
@@ -323,12 +371,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", metavar="FILE", help="write the metrics to FILE as JSON")
     ev.set_defaults(func=cmd_eval)
 
-    demo = sub.add_parser("demo", help="oracle vs random on Sokoban with the reward breakdown")
-    demo.add_argument("--env-id", default="densegym/Sokoban-small-v0")
-    demo.add_argument("--episodes", type=_positive_int, default=50)
+    train = sub.add_parser("train", help="train a policy with a bundled RL trainer (TrainerConfig YAML)")
+    train.add_argument("config", help="a YAML TrainerConfig (see configs/)")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="override config keys, values in YAML: steps=10 lr=1e-4 estimator_config.gamma=0.9")
+    train.set_defaults(func=cmd_train)
+
+    demo = sub.add_parser("demo", help="the main job: reward breakdown, then RL with dense vs outcome-only rewards")
+    demo.add_argument("--env-id", help="env of part 1 (default: the training env of part 2)")
+    demo.add_argument("--episodes", type=_positive_int, help="episodes of part 1 per agent (default: the 16 levels)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--kwargs", help="env keyword arguments as JSON")
+    demo.add_argument("--kwargs", help="env keyword arguments of part 1 as JSON")
     demo.add_argument("--out-dir", default="runs/demo")
+    demo.add_argument("--steps", type=_positive_int, default=40, help="RL steps of each arm (default 40)")
+    demo.add_argument("--no-train", action="store_true", help="part 1 only")
+    demo.add_argument("--quick", action="store_true", help="a seconds-long smoke run of part 2 (tests)")
     demo.set_defaults(func=cmd_demo)
     return p
 

@@ -135,7 +135,7 @@ def test_play_ends_on_eof_and_accepts_tags():
 
 
 def test_demo(tmp_path):
-    out = ok(densegym("demo", "--episodes", "3", "--out-dir", str(tmp_path / "demo")))
+    out = ok(densegym("demo", "--episodes", "3", "--out-dir", str(tmp_path / "demo"), "--no-train"))
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["oracle"], ["random"])}
     assert set(rows) == {"oracle", "random"}
     assert rows["oracle"][1] == "3" and rows["oracle"][2] == "1.000"
@@ -151,7 +151,7 @@ def test_demo(tmp_path):
     [
         ("rollout", "densegym/NoSuchEnv-v0", "--episodes", "1"),
         ("play", "densegym/NoSuchEnv-v0"),
-        ("demo", "--env-id", "densegym/NoSuchEnv-v0", "--episodes", "1", "--out-dir", "{tmp}"),
+        ("demo", "--env-id", "densegym/NoSuchEnv-v0", "--episodes", "1", "--out-dir", "{tmp}", "--no-train"),
     ],
 )
 def test_unknown_id_fails_clearly(args, tmp_path):

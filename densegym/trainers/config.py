@@ -11,6 +11,7 @@ typo never trains with a default silently.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ class TrainerConfig:
             if not sep or not key:
                 raise ValueError(f"override {item!r}: write key=value (e.g. lr=1e-4)")
             _set_dotted(data, key.strip(), yaml.safe_load(raw))
-        return cls.from_dict(data)
+        return cls.from_dict(_exponent_floats(data))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -201,6 +202,20 @@ class TrainerConfig:
     def estimator_settings(self) -> Any:
         """The estimator's config dataclass with this run's overrides."""
         return CONFIGS[self.estimator](**self.estimator_config)
+
+
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _exponent_floats(value: Any) -> Any:
+    """``1e-4`` as a float: PyYAML follows YAML 1.1, which reads an exponent without a dot as a string."""
+    if isinstance(value, str) and _EXPONENT_FLOAT.match(value):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _exponent_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exponent_floats(v) for v in value]
+    return value
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
