@@ -187,3 +187,17 @@ def test_gated_transform_and_kl_and_entropy_run_together(tmp_path):
         metrics = trainer.train()[-1]
     assert "kl" in metrics and "entropy" in metrics
     assert np.isfinite(metrics["kl"]) and metrics["entropy"] > 0
+
+
+def test_lora_trains_only_the_adapter(tmp_path):
+    pytest.importorskip("peft", reason="LoRA needs peft: pip install 'densegym[train]'")
+    config = small_config(tmp_path, estimator="turn", tasks_per_step=2, group_size=4,
+                          lora={"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]})
+    with Trainer(config) as trainer:
+        before = {n: p.detach().clone() for n, p in trainer.policy.named_parameters()}
+        trainer.train()
+        after = dict(trainer.policy.named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n])}
+    assert changed and all("lora_" in n for n in changed)
+    adapter = tmp_path / "run" / "checkpoints" / "step-000001" / "policy" / "adapter_config.json"
+    assert json.loads(adapter.read_text())["r"] == 4
