@@ -5,7 +5,9 @@ Compares, at the same number of envs in flight:
 * stepping the envs one after another in this process (the floor: no IPC at all);
 * densegym's ``EnvPool`` with 1, 2 and 4 worker processes;
 * Gymnasium's ``AsyncVectorEnv`` (one process per env) on the same densegym env;
-* GEM's vector env on GEM's own Sokoban, when ``gem-llm`` is installed.
+* densegym's ``RayEnvPool`` with 2 actors on a local Ray instance, when ``ray`` is installed;
+* GEM's vector envs (``gem.make_vec``: its serial ``SyncVectorEnv`` and its thread-pool ``AsyncVectorEnv``)
+  on GEM's own Sokoban of the same size, when ``gem-llm`` is installed.
 
 Reported: env steps per second, the ratio to AsyncVectorEnv, and the pool's overhead per env step
 over stepping in process. ``python -m benchmarks.bench_rollout [--quick] [--json FILE]``.
@@ -14,7 +16,11 @@ over stepping in process. ``python -m benchmarks.bench_rollout [--quick] [--json
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
+import os
 import time
 
 import gymnasium as gym
@@ -45,21 +51,47 @@ def bench_in_process(num_envs: int, steps: int) -> float:
     return steps * num_envs / (time.perf_counter() - start)
 
 
+def _time_pool(pool, num_envs: int, steps: int) -> float:
+    """Env steps/s of random moves in an EnvPool or RayEnvPool, resetting the envs whose episode ended."""
+    pool.reset({s: (s, None, s) for s in range(num_envs)})
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        results = pool.step(dict(enumerate(_actions(rng, num_envs))))
+        done = {s: (None, None, s) for s, r in results.items() if r[2] or r[3]}
+        if done:
+            pool.reset(done)
+    return steps * num_envs / (time.perf_counter() - start)
+
+
 def bench_envpool(num_envs: int, workers: int, steps: int) -> float:
     with EnvPool(ENV_ID, num_envs=num_envs, num_workers=workers) as pool:
-        pool.reset({s: (s, None, s) for s in range(num_envs)})
-        rng = np.random.default_rng(0)
-        start = time.perf_counter()
-        for _ in range(steps):
-            results = pool.step(dict(enumerate(_actions(rng, num_envs))))
-            done = {s: (None, None, s) for s, r in results.items() if r[2] or r[3]}
-            if done:
-                pool.reset(done)
-        return steps * num_envs / (time.perf_counter() - start)
+        return _time_pool(pool, num_envs, steps)
+
+
+class _DropPrivileged(gym.Wrapper):
+    """Leaves ``info["privileged"]`` out of what the vector env sees.
+
+    Gymnasium's vector envs stack every info key into an array typed by the first value they meet, and
+    Sokoban's ``privileged["distance"]`` is an int until a move deadlocks the level, then ``None``: stacking
+    fails with a ``TypeError`` in the first batch that mixes the two (in the async workers this left the
+    benchmark waiting forever). Privileged data is for trainers, never for agents, so the vectorised loop does
+    not need it; dropping it is a dict pop per step.
+    """
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        info.pop("privileged", None)
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info.pop("privileged", None)
+        return obs, reward, terminated, truncated, info
 
 
 def bench_async_vector(num_envs: int, steps: int) -> float:
-    vec = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="async")
+    vec = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="async", wrappers=[_DropPrivileged])
     try:
         vec.reset(seed=0)
         rng = np.random.default_rng(0)
@@ -68,16 +100,42 @@ def bench_async_vector(num_envs: int, steps: int) -> float:
             vec.step(tuple(_actions(rng, num_envs)))  # autoreset is built in
         return steps * num_envs / (time.perf_counter() - start)
     finally:
-        vec.close()
+        vec.close(terminate=True)  # do not wait on a worker that failed mid-step
 
 
-def bench_gem_vector(num_envs: int, steps: int) -> float | str:
+def bench_ray_pool(num_envs: int, workers: int, steps: int) -> float | str:
+    """densegym's ``RayEnvPool`` on a local Ray instance bound to 127.0.0.1 (started and stopped here)."""
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # single node: loopback only
+    try:
+        import ray
+
+        from densegym.raypool import RayEnvPool
+    except ImportError:
+        return "not installed (pip install 'densegym[ray]')"
+    ray.init(
+        address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
+    try:
+        with RayEnvPool(ENV_ID, num_envs=num_envs, num_workers=workers) as pool:
+            return _time_pool(pool, num_envs, steps)
+    finally:
+        ray.shutdown()
+
+
+def bench_gem_vector(num_envs: int, steps: int, async_mode: bool) -> float | str:
+    """GEM's own vector env (``gem.make_vec``) on GEM's Sokoban, 6x6 with 2 boxes like Sokoban-small.
+
+    ``gem.make_vec(env_ids, async_mode=...)`` (gem-llm 0.1.0) builds a ``SyncVectorEnv`` (a loop in this
+    process) or an ``AsyncVectorEnv`` (a thread pool, one thread per env: no processes); both auto-reset
+    an env in the same step that ends it. Actions are GEM's ``\\boxed{move}`` format.
+    """
     try:
         import gem
     except ImportError:
         return "not installed (pip install -r benchmarks/requirements.txt)"
     try:
-        vec = gem.make_vec(["game:Sokoban-v0-easy"] * num_envs)
+        with contextlib.redirect_stdout(io.StringIO()):  # make_vec prints which vector env it built
+            vec = gem.make_vec(["game:Sokoban-v0-easy"] * num_envs, async_mode=async_mode, seed=0)
     except Exception as exc:  # a GEM API change should not hide the other rows
         return f"failed: {type(exc).__name__}: {exc}"
     try:
@@ -88,9 +146,13 @@ def bench_gem_vector(num_envs: int, steps: int) -> float | str:
             vec.step([f"\\boxed{{{m}}}" for m in rng.choice(MOVES, size=num_envs)])
         return steps * num_envs / (time.perf_counter() - start)
     finally:
-        close = getattr(vec, "close", None)
-        if close:
-            close()
+        # gem-llm 0.1.0's vector envs have no close(); the async one owns a thread pool
+        pool = getattr(vec, "thread_pool_executer", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+GEM_SERIAL = "GEM SyncVectorEnv (GEM Sokoban)"
 
 
 def run(quick: bool = False) -> dict:
@@ -100,16 +162,21 @@ def run(quick: bool = False) -> dict:
     for workers in (1, 2, 4):
         results[f"EnvPool, {workers} worker(s)"] = bench_envpool(num_envs, workers, steps)
     results["gymnasium AsyncVectorEnv"] = bench_async_vector(num_envs, steps)
-    results["GEM vector env (GEM Sokoban)"] = bench_gem_vector(num_envs, steps)
+    results[GEM_SERIAL] = bench_gem_vector(num_envs, steps, async_mode=False)
+    results["GEM AsyncVectorEnv (threads)"] = bench_gem_vector(num_envs, steps, async_mode=True)
+    # Last: AsyncVectorEnv forks this process, and a fork after Ray has run here (its threads linger past
+    # ray.shutdown) can deadlock the child.
+    results["RayEnvPool, 2 actors"] = bench_ray_pool(num_envs, 2, steps)
     return {"num_envs": num_envs, "steps": steps, "steps_per_s": results}
 
 
 def format_table(report: dict) -> str:
+    """Steps/s, the ratio to gymnasium's AsyncVectorEnv, and the overhead per env step over stepping the same
+    env serially in process (densegym's serial loop for densegym rows, GEM's SyncVectorEnv for GEM's)."""
     rows = report["steps_per_s"]
     async_sps = rows["gymnasium AsyncVectorEnv"]
-    serial = rows["in-process (serial)"]
     lines = [
-        f"Rollout throughput, Sokoban 6x6, random moves, {report['num_envs']} envs in flight, "
+        f"Rollout throughput, Sokoban 6x6 with 2 boxes, random moves, {report['num_envs']} envs in flight, "
         f"{report['steps']} batched steps",
         f"{'runner':<32} {'env steps/s':>12} {'vs AsyncVectorEnv':>18} {'overhead/step':>14}",
     ]
@@ -117,8 +184,9 @@ def format_table(report: dict) -> str:
         if isinstance(sps, str):
             lines.append(f"{name:<32} {sps}")
             continue
-        overhead = (1 / sps - 1 / serial) * 1e6
-        lines.append(f"{name:<32} {sps:>12,.0f} {sps / async_sps:>17.2f}x {overhead:>11.0f} us")
+        serial = rows[GEM_SERIAL] if name.startswith("GEM") else rows["in-process (serial)"]
+        overhead = f"{(1 / sps - 1 / serial) * 1e6:>11.0f} us" if isinstance(serial, float) else f"{'-':>14}"
+        lines.append(f"{name:<32} {sps:>12,.0f} {sps / async_sps:>17.2f}x {overhead}")
     return "\n".join(lines)
 
 

@@ -5,7 +5,9 @@
   ``oracle_action()``);
 * model-backed agents, imported on first use so that ``import densegym.agents`` stays light:
   ``HFAgent`` (transformers), ``VLLMAgent`` (vLLM), ``OpenAIAgent`` (any OpenAI-compatible server),
-  ``HumanAgent`` (a person at the terminal).
+  ``HumanAgent`` (a person at the terminal);
+* :func:`make_agent`: any of them from one spec string (``"oracle"``, ``"hf:PATH"``, ``"openai:URL#MODEL"``
+  ...), as the command line's ``--agent`` takes it.
 """
 
 from importlib import import_module
@@ -14,6 +16,7 @@ from typing import Any
 from densegym.agents.base import Agent, AgentError, AgentOutput, Conversation, Message
 from densegym.agents.context import ContextOverflow, ContextPolicy
 from densegym.agents.scripted import EnvMethodAgent, OracleAgent, RandomAgent, make_scripted_agent
+from densegym.agents.spec import make_agent
 
 _LAZY = {
     "HFAgent": "densegym.agents.hf",
@@ -41,5 +44,6 @@ __all__ = [
     "OracleAgent",
     "RandomAgent",
     "make_scripted_agent",
+    "make_agent",
     *_LAZY,
 ]
