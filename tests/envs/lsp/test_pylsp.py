@@ -1,7 +1,8 @@
 """python-lsp-server (pylsp: jedi + pyflakes) as the env's alternative language server, end to end.
 
 pylsp pushes diagnostics only (no pull), has no prepareRename, and reports almost nothing semantic: of the
-mutation operators only the undefined name shows (pyflakes); the others are left to the hidden tests.
+mutation operators only the undefined name and the bad import show (pyflakes); the others are left to the
+hidden tests.
 """
 
 from __future__ import annotations
@@ -86,3 +87,17 @@ def test_crashed_pylsp_is_restarted_with_every_document_analysed(pylsp_env):
     obs, _, _, _, info = env.step(act("edit ledger/accounts.py:1\n# a comment\n"))
     assert obs.startswith("[note] the language server failed") and info["lsp"]["server_restarted"]
     assert env._diags == before and "undefined name 'toal'" in obs
+
+
+@pytest.mark.parametrize(
+    "task, messages",
+    [
+        ("lsp:inventory:d1:4", ["'inventory.items.total_eight' imported but unused", "undefined name 'total_weight'"]),
+        ("lsp:ledger:d1:1", []),  # a wrong argument count: pyflakes cannot see it, basedpyright does
+        ("lsp:inventory:d1:5", []),  # a symbol renamed but not at its call sites: likewise
+    ],
+)
+def test_what_pyflakes_sees_of_the_mutation_operators(pylsp_env, task, messages):
+    pylsp_env.reset(options={"task": task})
+    assert [d["message"] for d in pylsp_env._diags] == messages
+    assert pylsp_env.task.defects[0].rule is not None  # basedpyright reports every one of them
