@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -18,4 +19,13 @@ def require(available: bool, component: str, install: str) -> None:
     message = f"{component} is not available; install it with: {install}"
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true: {message}", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require_import(module: str, install: str) -> None:
+    """:func:`require` for a Python package; usable at module level (unlike ``pytest.importorskip``, it fails
+    under ``CI=true`` instead of skipping)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        require(False, f"the Python package {module}", install)

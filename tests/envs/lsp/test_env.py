@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("lsprotocol")
+from tests.helpers import require_import
+
+require_import("lsprotocol", "pip install 'densegym[lsp]'")
 
 from densegym.envs.lsp.rewards import lanser_reward
 from densegym.envs.lsp.tasks import DOMAINS, LspTask, generate

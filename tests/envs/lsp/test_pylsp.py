@@ -13,9 +13,9 @@ import signal
 
 import pytest
 
-from tests.helpers import require
+from tests.helpers import require, require_import
 
-pytest.importorskip("lsprotocol")
+require_import("lsprotocol", "pip install 'densegym[lsp]'")
 
 from densegym.envs.lsp.servers import server_available  # noqa: E402
 

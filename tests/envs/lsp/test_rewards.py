@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("lsprotocol")
+from tests.helpers import require_import
+
+require_import("lsprotocol", "pip install 'densegym[lsp]'")
 
 from hypothesis import given
 from hypothesis import strategies as st

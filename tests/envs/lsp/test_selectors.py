@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("lsprotocol")
+from tests.helpers import require_import
+
+require_import("lsprotocol", "pip install 'densegym[lsp]'")
 
 from densegym.envs.base import ActionError
 from densegym.envs.lsp.selectors import SelectorResolver, anchor_score, jaccard, winnow

@@ -8,7 +8,9 @@ from collections import Counter
 
 import pytest
 
-pytest.importorskip("lsprotocol")
+from tests.helpers import require_import
+
+require_import("lsprotocol", "pip install 'densegym[lsp]'")
 
 from densegym.envs.lsp.servers import find_executable
 from densegym.envs.lsp.tasks import DOMAINS, OPERATORS, LspTask, catalog, generate
