@@ -10,7 +10,8 @@ Compares, at the same number of envs in flight:
   on GEM's own Sokoban of the same size, when ``gem-llm`` is installed.
 
 Reported: env steps per second, the ratio to AsyncVectorEnv, and the pool's overhead per env step
-over stepping in process. ``python -m benchmarks.bench_rollout [--quick] [--json FILE]``.
+over stepping the same env serially in process. ``python -m benchmarks.bench_rollout [--quick] [--repeats R]
+[--json FILE]``.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def bench_async_vector(num_envs: int, steps: int) -> float:
         vec.close(terminate=True)  # do not wait on a worker that failed mid-step
 
 
-def bench_ray_pool(num_envs: int, workers: int, steps: int) -> float | str:
+def bench_ray_pool(num_envs: int, workers: int, steps: int, repeats: int = 1) -> float | str:
     """densegym's ``RayEnvPool`` on a local Ray instance bound to 127.0.0.1 (started and stopped here)."""
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # single node: loopback only
     try:
@@ -117,7 +118,7 @@ def bench_ray_pool(num_envs: int, workers: int, steps: int) -> float | str:
     )
     try:
         with RayEnvPool(ENV_ID, num_envs=num_envs, num_workers=workers) as pool:
-            return _time_pool(pool, num_envs, steps)
+            return max(_time_pool(pool, num_envs, steps) for _ in range(repeats))
     finally:
         ray.shutdown()
 
@@ -155,19 +156,32 @@ def bench_gem_vector(num_envs: int, steps: int, async_mode: bool) -> float | str
 GEM_SERIAL = "GEM SyncVectorEnv (GEM Sokoban)"
 
 
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, repeats: int = 3) -> dict:
+    """Each runner's best of ``repeats``; the runners take turns within a repeat, so that load from other
+    jobs on the machine falls on all of them alike rather than on whichever ran during a busy moment."""
     num_envs = 8
     steps = 40 if quick else 400
-    results: dict[str, float | str] = {"in-process (serial)": bench_in_process(num_envs, steps)}
-    for workers in (1, 2, 4):
-        results[f"EnvPool, {workers} worker(s)"] = bench_envpool(num_envs, workers, steps)
-    results["gymnasium AsyncVectorEnv"] = bench_async_vector(num_envs, steps)
-    results[GEM_SERIAL] = bench_gem_vector(num_envs, steps, async_mode=False)
-    results["GEM AsyncVectorEnv (threads)"] = bench_gem_vector(num_envs, steps, async_mode=True)
-    # Last: AsyncVectorEnv forks this process, and a fork after Ray has run here (its threads linger past
-    # ray.shutdown) can deadlock the child.
-    results["RayEnvPool, 2 actors"] = bench_ray_pool(num_envs, 2, steps)
-    return {"num_envs": num_envs, "steps": steps, "steps_per_s": results}
+    runners = {
+        "in-process (serial)": lambda: bench_in_process(num_envs, steps),
+        **{f"EnvPool, {w} worker(s)": (lambda w=w: bench_envpool(num_envs, w, steps)) for w in (1, 2, 4)},
+        "gymnasium AsyncVectorEnv": lambda: bench_async_vector(num_envs, steps),
+        GEM_SERIAL: lambda: bench_gem_vector(num_envs, steps, async_mode=False),
+        "GEM AsyncVectorEnv (threads)": lambda: bench_gem_vector(num_envs, steps, async_mode=True),
+    }
+    results: dict[str, float | str] = {}
+    for _ in range(repeats):
+        for name, runner in runners.items():
+            results[name] = _best(results.get(name), runner())
+    # Last, with its repeats inside one Ray instance: AsyncVectorEnv forks this process, and a fork after
+    # Ray has run here (its threads linger past ray.shutdown) can deadlock the child.
+    results["RayEnvPool, 2 actors"] = bench_ray_pool(num_envs, 2, steps, repeats)
+    return {"num_envs": num_envs, "steps": steps, "repeats": repeats, "steps_per_s": results}
+
+
+def _best(old: float | str | None, new: float | str) -> float | str:
+    if isinstance(new, str) or old is None or isinstance(old, str):
+        return new
+    return max(old, new)
 
 
 def format_table(report: dict) -> str:
@@ -177,7 +191,7 @@ def format_table(report: dict) -> str:
     async_sps = rows["gymnasium AsyncVectorEnv"]
     lines = [
         f"Rollout throughput, Sokoban 6x6 with 2 boxes, random moves, {report['num_envs']} envs in flight, "
-        f"{report['steps']} batched steps",
+        f"{report['steps']} batched steps, best of {report['repeats']}",
         f"{'runner':<32} {'env steps/s':>12} {'vs AsyncVectorEnv':>18} {'overhead/step':>14}",
     ]
     for name, sps in rows.items():
@@ -193,9 +207,10 @@ def format_table(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="each runner's best of this many (default 3)")
     parser.add_argument("--json")
     args = parser.parse_args()
-    report = run(args.quick)
+    report = run(args.quick, max(1, args.repeats))
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as f:

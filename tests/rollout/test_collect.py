@@ -156,3 +156,13 @@ def test_context_policies_and_token_budget():
         traj = collect(agent, pool, [0], context=policy, progress=False)[0][0]
     assert traj.truncated and "budget is 25" in traj.meta["context_overflow"]
     assert len(traj.turns) == 1 and [len(c) for c in agent.seen] == [1]
+
+
+def test_an_answer_that_does_not_pickle_fails_its_slot_only():
+    # answers travel as standard pickles: a method returning a function fails its call, not the worker
+    factory = lambda: type("FnEnv", (SecretEnv,), {"make_fn": lambda self: (lambda: 1)})()  # noqa: E731
+    with EnvPool(factory, num_envs=1) as pool:
+        [answer] = pool.call("make_fn", [0]).values()
+        assert isinstance(answer, EnvFailure) and "could not be pickled" in answer.reason
+        assert pool.call("action_help", [0]) == {0: "Reply <action>your guess</action>."}
+        assert pool.restarts == 0
