@@ -74,7 +74,8 @@ def sequence_logprobs(
     # Actions are right-aligned, so the last `keep` columns hold every logit we need: asking the model for
     # those only saves a (batch x prompt x vocab) tensor, which for a real vocabulary is most of the memory.
     keep = max(len(a) for a in action_ids) + 1
-    extra = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    inner = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model  # DDP: (*inputs)
+    extra = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(inner.forward).parameters else {}
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, **extra).logits
     width = logits.shape[1]
     out = []

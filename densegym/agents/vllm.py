@@ -12,14 +12,49 @@ the sampled token only; vLLM computes it from the raw logits (``logprobs_mode="r
 i.e. the policy at temperature 1 before temperature and top-p: exactly what ``HFAgent.logprobs``
 recomputes. Pass ``llm_kwargs={"logprobs_mode": "processed_logprobs"}`` to get the sampling distribution's
 numbers instead.
+
+Training (``TrainerConfig.generation_backend: vllm``): :meth:`VLLMAgent.sync_weights` loads the trainer's
+current policy into the engine after every update, through vLLM's documented ``LLM.apply_model(func)`` (``func``
+runs on the model inside each worker; vLLM's model classes take ``load_weights(iterable of (name, tensor))`` in
+the transformers naming), then ``LLM.reset_prefix_cache()`` so that no KV block computed with the old weights is
+reused. TRL's colocated GRPO does the same through the engine's driver worker. With the engine in this process
+(``VLLM_ENABLE_V1_MULTIPROCESSING=0``, which the trainer sets) the tensors are handed over without a copy through
+another process.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from densegym.agents.base import AgentError, AgentOutput, Conversation
+
+
+def policy_weights(model: Any) -> list[tuple[str, Any]]:
+    """``(name, tensor)`` for every weight of ``model`` under the names of its transformers checkpoint (what
+    ``load_weights`` of vLLM's model classes expects). A peft model's LoRA adapters are merged into the base
+    weights first (call :func:`_unmerge` after use); unwrapping DDP is the caller's job."""
+    if hasattr(model, "merge_adapter") and hasattr(model, "get_base_model"):  # peft
+        model.merge_adapter()
+        out = []
+        for name, tensor in model.get_base_model().state_dict().items():
+            if "lora_" in name or "original_module" in name:
+                continue
+            out.append((name.replace(".base_layer", "").replace("modules_to_save.default.", ""), tensor.detach()))
+        return out
+    return [(name, tensor.detach()) for name, tensor in model.state_dict().items()]
+
+
+def _unmerge(model: Any) -> None:
+    if hasattr(model, "unmerge_adapter") and hasattr(model, "get_base_model"):
+        model.unmerge_adapter()
+
+
+def _load_weights(model: Any, *, weights: list[tuple[str, Any]]) -> None:
+    """Runs inside each vLLM worker (``LLM.apply_model``): vLLM's model class loads transformers-named weights,
+    resharding them for tensor parallelism itself."""
+    model.load_weights(iter(weights))
 
 
 def _import_vllm():
@@ -103,6 +138,18 @@ class VLLMAgent:
             [self._messages(c) for c in conversations], params, use_tqdm=False, add_generation_prompt=True, **extra
         )
         return [self._to_output(r) for r in results]
+
+    def sync_weights(self, model: Any) -> int:
+        """Load ``model``'s current weights (a transformers causal LM of the architecture the engine serves, or a
+        peft model, whose adapters are merged for the copy and unmerged after) into the engine; drop the prefix
+        cache. Returns the number of tensors sent."""
+        weights = policy_weights(model)
+        try:
+            self.llm.apply_model(functools.partial(_load_weights, weights=weights))
+        finally:
+            _unmerge(model)
+        self.llm.reset_prefix_cache()
+        return len(weights)
 
     @staticmethod
     def _to_output(result: Any) -> AgentOutput:

@@ -20,6 +20,7 @@ from densegym.rewards.transforms import TRANSFORM_CONFIGS
 from densegym.trainers.estimators import CONFIGS
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean")  # densegym.trainers.losses, which imports torch
+GENERATION_BACKENDS = ("hf", "vllm")
 
 
 @dataclass
@@ -39,6 +40,10 @@ class TrainerConfig:
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ``"cuda"``. dtype: ``float32`` / ``bfloat16``.
         lora: ``peft.LoraConfig`` arguments (``{r: 8, lora_alpha: 16, target_modules: [q_proj, v_proj]}``);
             ``None`` trains every weight.
+        generation_backend: ``"hf"`` (transformers ``generate`` on the policy itself) or ``"vllm"`` (a colocated
+            ``vllm.LLM`` on the GPU, optional extra ``vllm``, loaded from the same weights and re-synced after
+            every update: :meth:`densegym.agents.vllm.VLLMAgent.sync_weights`). vllm_kwargs: extra ``vllm.LLM``
+            arguments (default ``{gpu_memory_utilization: 0.3}``, leaving the rest of the GPU to training).
 
     Rollout (:func:`densegym.rollout.collect`):
         steps: training iterations; each collects ``tasks_per_step`` tasks x ``group_size`` trajectories.
@@ -82,6 +87,8 @@ class TrainerConfig:
     device: str = "auto"
     dtype: str = "float32"
     lora: dict[str, Any] | None = None
+    generation_backend: str = "hf"
+    vllm_kwargs: dict[str, Any] = field(default_factory=dict)
 
     steps: int = 20
     tasks_per_step: int = 8
@@ -149,6 +156,10 @@ class TrainerConfig:
             TRANSFORM_CONFIGS[t["name"]](**{k: v for k, v in t.items() if k != "name"})
         if self.loss_agg not in AGGREGATIONS:
             raise ValueError(f"loss_agg must be one of {AGGREGATIONS}, got {self.loss_agg!r}")
+        if self.generation_backend not in GENERATION_BACKENDS:
+            raise ValueError(f"generation_backend must be one of {GENERATION_BACKENDS}, got {self.generation_backend!r}")
+        if self.generation_backend == "vllm" and self.device == "cpu":
+            raise ValueError("generation_backend='vllm' needs a CUDA GPU; use device=auto or cuda, or generation_backend=hf")
         if self.old_logprobs not in ("recompute", "rollout"):
             raise ValueError(f"old_logprobs must be 'recompute' or 'rollout', got {self.old_logprobs!r}")
         for name in ("steps", "tasks_per_step", "group_size", "max_turns", "max_new_tokens", "num_workers",

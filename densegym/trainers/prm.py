@@ -9,6 +9,9 @@ The PRM starts as a copy of the initial policy (iStar), so at the first step eve
 loss is ``log 2``. ``prm_reward_timing="pre_update"`` (code) scores the batch with the PRM as it was before this
 batch's DPO step; ``"post_update"`` (paper) scores it after.
 
+Several processes: each rank scores and pairs its own groups; the PRM's gradients are averaged over the ranks
+weighted by their pair counts (the gradient of the mean over all pairs), so every rank keeps the same PRM.
+
 Memory: the DPO loss couples all turns of a trajectory and all trajectories of a pair, so the PRM forward keeps
 the graph of every row of the batch; keep batches modest for large PRMs.
 """
@@ -33,13 +36,15 @@ from densegym.trajectory import Trajectory
 class ImplicitPRM:
     """The PRM model, its optimizer, and the two things the trainer asks of it: step rewards and an update."""
 
-    def __init__(self, policy: Any, *, lr: float, config: OPRLConfig, pad_token_id: int, micro_batch_rows: int = 32):
+    def __init__(self, policy: Any, *, lr: float, config: OPRLConfig, pad_token_id: int, micro_batch_rows: int = 32,
+                 runtime: Any = None):
         self.model = copy.deepcopy(policy)
         self.model.train()
         self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr)
         self.config = config
         self.pad_token_id = pad_token_id
         self.micro_batch_rows = micro_batch_rows
+        self.runtime = runtime  # densegym.trainers.distributed.Runtime, or None for one process
 
     def step_scores(
         self, batch: Sequence[Trajectory], rows: Sequence[Row], old_logprobs: Sequence[torch.Tensor]
@@ -91,13 +96,18 @@ class ImplicitPRM:
             q, mask = self.step_scores(batch, rows, old_logprobs)
             if rewards is None and self.config.prm_reward_timing == "pre_update":
                 rewards = _per_turn(q, batch)
-            if not pairs:
-                break  # no success x failure pair: nothing to learn this batch
-            loss, parts = trajectory_dpo_loss(q, mask, pairs, self.config.traj_score_agg)
+            anywhere = any(self.runtime.all_ranks(bool(pairs))) if self.runtime is not None else bool(pairs)
+            if not anywhere:
+                break  # no success x failure pair (on any rank): nothing to learn this batch
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if pairs:
+                loss, parts = trajectory_dpo_loss(q, mask, pairs, self.config.traj_score_agg)
+                loss.backward()
+                metrics.update({f"prm_{k}": float(v) for k, v in parts.items() if k != "pairs"})
+            if self.runtime is not None:  # this rank's pairs weigh as many as it has (zero gradient without any)
+                params = [p for p in self.model.parameters() if p.requires_grad]
+                self.runtime.weighted_mean_gradients(params, len(pairs))
             self.optimizer.step()
-            metrics.update({f"prm_{k}": float(v) for k, v in parts.items() if k != "pairs"})
         if rewards is None:  # post_update, or the first scores when nothing was trained
             with torch.no_grad():
                 rewards = _per_turn(self.step_scores(batch, rows, old_logprobs)[0], batch)

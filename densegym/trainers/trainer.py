@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import importlib.util
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,6 +120,8 @@ class Trainer:
 
     def __init__(self, config: TrainerConfig, *, model: Any = None, tokenizer: Any = None):
         self.config = config
+        if config.generation_backend == "vllm" and importlib.util.find_spec("vllm") is None:
+            raise ImportError("generation_backend='vllm' needs vLLM and a CUDA GPU: pip install 'densegym[vllm]'")
         self.runtime = Runtime(config.device)
         self.output_dir = Path(config.output_dir)
         if (model is None) != (tokenizer is None):
@@ -133,18 +136,20 @@ class Trainer:
             [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
         )
         self.model, self.optimizer = self.runtime.prepare(model, optimizer)
-        self.agent = HFAgent(
+        self.hf_agent = HFAgent(
             self.policy, tokenizer, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
             top_p=config.top_p, seed=config.seed,
         )
-        self.pad_token_id = self.agent.pad_token_id
+        self.pad_token_id = self.hf_agent.pad_token_id
+        # what plays the episodes: the policy itself, or a vLLM engine that is re-synced after every update
+        self.agent = self.hf_agent if config.generation_backend == "hf" else self._vllm_agent()
         self.estimator = get_estimator(config.estimator)
         self.estimator_config = config.estimator_settings()
         self.prm = None
         if config.estimator == "oprl":
             self.prm = ImplicitPRM(
                 self.policy, lr=config.prm_lr, config=self.estimator_config, pad_token_id=self.pad_token_id,
-                micro_batch_rows=config.micro_batch_rows,
+                micro_batch_rows=config.micro_batch_rows, runtime=self.runtime,
             )
         if config.tasks_per_step % self.runtime.world_size:
             raise ValueError(
@@ -157,7 +162,7 @@ class Trainer:
             source, num_envs=self.tasks_per_rank * config.group_size, num_workers=config.num_workers,
             env_kwargs=env_kwargs,
         )
-        self.agent.batch_size = self.pool.num_envs
+        self.hf_agent.batch_size = self.pool.num_envs
         self.step = 0
         self.history: list[dict[str, float]] = []
         resume_step = None
@@ -174,6 +179,40 @@ class Trainer:
                 console=config.progress is not False,
                 resume_step=resume_step,
             )
+
+    def _vllm_agent(self) -> Any:
+        """A :class:`~densegym.agents.vllm.VLLMAgent` in this process, on this rank's GPU, serving the policy's
+        current weights: loaded from ``config.model`` when that is a checkpoint, else from a copy of the initial
+        weights written to ``output_dir/vllm-init[-rankR]``."""
+        import os
+
+        from densegym.agents.vllm import VLLMAgent
+
+        if self.runtime.device.type != "cuda":
+            raise ValueError(f"generation_backend='vllm' needs a CUDA GPU; this process trains on {self.runtime.device}")
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # sync_weights hands tensors over in-process
+        c = self.config
+        path = c.model
+        if c.model == "tiny" or c.lora or not Path(c.model).is_dir():
+            path = self.output_dir / ("vllm-init" + (f"-rank{self.runtime.rank}" if self.runtime.rank else ""))
+            path.mkdir(parents=True, exist_ok=True)
+            base = self.policy.get_base_model() if c.lora else self.policy  # fresh LoRA adapters change nothing
+            base.save_pretrained(path)
+            self.tokenizer.save_pretrained(path)
+        kwargs = {"gpu_memory_utilization": 0.3, **c.vllm_kwargs}
+        return VLLMAgent(
+            str(path), max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_p=c.top_p, seed=c.seed,
+            dtype=c.dtype, gpu_memory_utilization=float(kwargs.pop("gpu_memory_utilization")), llm_kwargs=kwargs,
+        )
+
+    def sync_generator(self) -> float:
+        """Load the policy's current weights into the vLLM engine (no-op with the transformers backend);
+        returns the seconds it took."""
+        if self.agent is self.hf_agent:
+            return 0.0
+        t0 = time.perf_counter()
+        self.agent.sync_weights(self.policy)
+        return time.perf_counter() - t0
 
     @property
     def policy(self) -> Any:
@@ -201,7 +240,8 @@ class Trainer:
         return self.history
 
     def _log(self, step: int, metrics: dict[str, float]) -> None:
-        metrics = self.runtime.mean(metrics)
+        # means over the ranks; ``trajectories`` is the step's total over the ranks
+        metrics = self.runtime.reduce_metrics(metrics, sums=("trajectories",))
         self.history.append({"step": step, **metrics})
         if self.log is not None:
             self.log.log(step, metrics)
@@ -210,8 +250,9 @@ class Trainer:
         return [self.config.seed, self.runtime.rank, step]
 
     def sample_tasks(self, step: int) -> list[int]:
-        """This rank's task seeds for ``step``: drawn from the task pool, or fresh seeds every step."""
-        rng = np.random.default_rng(self._step_seed(step) + [1])
+        """This rank's task seeds for ``step``: drawn from the task pool, or fresh seeds every step. Every rank
+        draws the same step-wide list (the generator does not depend on the rank) and plays its own slice."""
+        rng = np.random.default_rng([self.config.seed, 0, step, 1])
         c = self.config
         if c.task_pool is not None:
             seeds = rng.choice(c.task_pool, size=c.tasks_per_step, replace=c.task_pool < c.tasks_per_step)
@@ -240,8 +281,9 @@ class Trainer:
         step = self.step + 1
         seed = int(np.random.default_rng(self._step_seed(step)).integers(2**31))
         out = None
-        if c.log_rollouts and self.runtime.is_main:
-            out = self.output_dir / "rollouts" / f"step-{step:06d}.jsonl"
+        if c.log_rollouts:  # every rank writes its own share: step-K.jsonl (rank 0), step-K.rankR.jsonl
+            rank = f".rank{self.runtime.rank}" if self.runtime.rank else ""
+            out = self.output_dir / "rollouts" / f"step-{step:06d}{rank}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         batch = self.rollout(self.sample_tasks(step), seed=seed, out=out)
@@ -265,14 +307,22 @@ class Trainer:
             )
         )
         t_update = time.perf_counter() - t1
+        if c.generation_backend == "vllm":
+            metrics["time/sync_s"] = self.sync_generator()
         tokens = sum(len(r.prompt_ids) + len(r.action_ids) for r in rows)
         metrics.update({
             "trajectories": float(len(batch)),
+            "world_size": float(self.runtime.world_size),
             "time/rollout_s": t_rollout,
             "time/update_s": t_update,
             "throughput/rollout_action_tokens_per_s": sum(len(r.action_ids) for r in rows) / max(t_rollout, 1e-9),
             "throughput/update_tokens_per_s": tokens * c.ppo_epochs / max(t_update, 1e-9),
         })
+        if self.runtime.world_size > 1 and self.runtime.replicated:
+            # DDP keeps the replicas equal only if every rank applied the same averaged gradient: 0 when it did
+            with torch.no_grad():
+                checksum = float(sum(p.double().sum() for p in self.policy.parameters()))
+            metrics["dist/weight_spread"] = self.runtime.spread(checksum)
         self.step = step
         return metrics
 
@@ -322,11 +372,12 @@ class Trainer:
         groups = collect(OracleAgent(), self.pool, seeds, group_size=1, max_turns=self.config.max_turns,
                          seed=self.config.seed, progress=False)
         demos = [t for g in groups for t in g if not t.meta.get("failed")]  # every oracle move is optimal
-        rows = demonstration_rows(demos, self.agent, self.context)
+        rows = demonstration_rows(demos, self.hf_agent, self.context)
         losses = supervised_finetune(
             self.model, rows, pad_token_id=self.pad_token_id, epochs=int(settings["epochs"]),
             lr=float(settings["lr"]), batch_rows=int(settings["batch_rows"]), seed=self.config.seed,
         )
+        self.sync_generator()
         self._log(0, {"sft/loss_first_epoch": losses[0], "sft/loss_last_epoch": losses[-1],
                       "sft/demonstrations": float(len(demos)), "sft/rows": float(len(rows))})
         return losses
@@ -359,6 +410,7 @@ class Trainer:
         state = load_checkpoint(path, model=self.policy, optimizer=self.optimizer, prm=self.prm)
         self.step = int(state["step"])
         self.history = list(state.get("history", []))
+        self.sync_generator()
 
     def close(self) -> None:
         self.pool.close()

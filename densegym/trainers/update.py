@@ -94,10 +94,20 @@ def policy_update(
 def _accumulate(model, rows, mini, advantages, old_logprobs, ref_logprobs, config, pad_token_id, device, no_sync,
                 backward) -> dict[str, float]:
     """Forward/backward the mini-batch ``mini`` in micro-batches; return its summed (= aggregated) metrics."""
-    if not mini:  # nothing to learn from here, but DDP still needs this rank's (zero) gradient
-        loss = sum(p.sum() * 0.0 for p in model.parameters() if p.requires_grad)
+    if not mini:
+        # Nothing to learn from here, but under DDP the other ranks wait for this rank's gradient, which only a
+        # forward through the wrapped model provides: one pad token with zero weight (a zero gradient, and the
+        # same metric keys as the other ranks report).
+        new = sequence_logprobs(model, [[pad_token_id]], [[pad_token_id]], pad_token_id)[0][None]
+        zero = torch.zeros_like(new.detach())
+        loss, parts = policy_loss(
+            new, zero, zero, torch.ones_like(new, dtype=torch.bool), clip_low=config.clip_low,
+            clip_high=config.clip_high, agg=config.loss_agg, ref_logprobs=zero if ref_logprobs is not None else None,
+            kl_coef=config.kl_coef, entropy=zero if config.entropy_coef else None, entropy_coef=config.entropy_coef,
+            weights=zero,
+        )
         backward(loss)
-        return {"loss": 0.0}
+        return {**{k: 0.0 for k in parts}, "loss": 0.0}
     seq_of_token = [rows[k].traj for k in mini for _ in rows[k].action_ids]
     weights = token_weights(seq_of_token, config.loss_agg)
     offsets = np.cumsum([0] + [len(rows[k].action_ids) for k in mini])
