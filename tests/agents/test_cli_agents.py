@@ -77,19 +77,25 @@ def test_hf_rollout_writes_token_ids_and_the_models_logprobs(tiny_dir, tmp_path)
     assert turns[0].prompt_ids == agent.prompt_ids([{"role": "user", "content": turns[0].observation}])
 
 
-def test_eval_openai_against_a_local_server_matches_its_jsonl(tmp_path):
+@pytest.fixture(scope="module")
+def chat_server():
+    """densegym's OpenAI-compatible server on 127.0.0.1 answering with the tiny model."""
     need_model_libs()
     from densegym.agents.hf import HFAgent
     from densegym.agents.serve import ChatServer
     from densegym.models import build_tiny_model, build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
-    report_file, out = tmp_path / "eval.json", tmp_path / "eval.jsonl"
     with ChatServer(HFAgent(build_tiny_model(tokenizer), tokenizer), model_name="tiny") as server:
         assert server.url.startswith("http://127.0.0.1:")
-        stdout = ok(densegym("eval", ENV, "--agent", f"openai:{server.url}#tiny", "--episodes", "3",
-                             "--max-turns", "2", "--max-new-tokens", "6", "--context", "last_k:1",
-                             "--json", str(report_file), "--out", str(out)))
+        yield server
+
+
+def test_eval_openai_against_a_local_server_matches_its_jsonl(chat_server, tmp_path):
+    report_file, out = tmp_path / "eval.json", tmp_path / "eval.jsonl"
+    stdout = ok(densegym("eval", ENV, "--agent", f"openai:{chat_server.url}#tiny", "--episodes", "3",
+                         "--max-turns", "2", "--max-new-tokens", "6", "--context", "last_k:1",
+                         "--json", str(report_file), "--out", str(out)))
     report = json.loads(report_file.read_text())
     assert {"env_id", "agent", "episodes", "success", "turns", "reward", "components", "tokens", "failed",
             "seconds", "seed", "group_size", "max_turns", "context"} <= set(report)
@@ -108,6 +114,28 @@ def test_eval_openai_against_a_local_server_matches_its_jsonl(tmp_path):
     assert f"wrote the metrics to {report_file}" in stdout
     row = next(line.split() for line in stdout.splitlines() if line.startswith("openai:"))
     assert row[1] == "3" and float(row[2]) == pytest.approx(report["success"], abs=1e-3)
+
+
+def test_openai_rollout_with_token_ids_and_the_model_flag(chat_server, tmp_path):
+    out = tmp_path / "ids.jsonl"
+    ok(densegym("rollout", ENV, "--agent", f"openai:{chat_server.url}", "--model", "tiny", "--return-token-ids",
+                "--episodes", "1", "--group-size", "2", "--max-turns", "1", "--max-new-tokens", "5",
+                "--out", str(out)))
+    trajs = list(read_jsonl(out))
+    assert len(trajs) == 2 and trajs[0].task_id == trajs[1].task_id
+    for u in (t.turns[0] for t in trajs):
+        assert u.prompt_ids and 1 <= len(u.action_ids) <= 5 and len(u.action_logprobs) == len(u.action_ids)
+    # the ids are the server model's own tokens: its tokenizer renders the same prompt
+    assert trajs[0].turns[0].prompt_ids == chat_server.agent.prompt_ids(
+        [{"role": "user", "content": trajs[0].turns[0].observation}])
+
+
+def test_vllm_spec_without_vllm_names_the_extra():
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed: the missing-extra message cannot be seen here")
+    proc = densegym("rollout", ENV, "--agent", "vllm:/models/some-model", "--episodes", "1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "pip install 'densegym[vllm]'" in proc.stderr
 
 
 def test_eval_of_the_oracle_and_its_json(tmp_path):
