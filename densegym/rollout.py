@@ -28,6 +28,7 @@ import numpy as np
 from densegym.agents.base import Agent, AgentOutput
 from densegym.agents.context import ContextOverflow, ContextPolicy
 from densegym.envpool import EnvFailure, EnvPool
+from densegym.trainers.estimators.turn import commit_index
 from densegym.trajectory import Trajectory, TrajectoryWriter, Turn
 
 __all__ = ["EnvPool", "EnvFailure", "collect", "TaskSpec"]
@@ -41,6 +42,11 @@ class _Episode:
     task_index: int
     observations: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    pending: dict[str, Any] = field(default_factory=dict)  # what the next turn's info gets (candidates)
+
+    def pop_pending(self) -> dict[str, Any]:
+        pending, self.pending = self.pending, {}
+        return pending
 
 
 def _reset_args(spec: TaskSpec, default_seed: int) -> tuple[int | None, dict | None]:
@@ -106,6 +112,7 @@ def collect(
     env_id: str | None = None,
     meta: dict[str, Any] | None = None,
     ordered: bool = False,
+    candidates: int = 1,
 ) -> list[list[Trajectory]]:
     """Play each task ``group_size`` times; return one list of trajectories per task, in task order.
 
@@ -126,6 +133,12 @@ def collect(
         ordered: write ``out`` in task order (group after group) instead of in the order episodes end, so
             that the file reads like the returned groups; a trajectory that ends early waits in memory until
             those before it are written.
+        candidates: K > 1 samples K actions per turn for every episode, scores each from the same state
+            with ``env.score_action`` (snapshot, step, restore: the env must support snapshots) and commits
+            the best (VPR's ``selection_mode: best``, ties broken by the episode's generator). The committed
+            turn gets ``info["state_group"]`` and ``info["candidates"]`` (the K-1 others: action, reward,
+            components, token ids), which :func:`densegym.trainers.batch.expand_candidates` turns into the
+            state groups of the ``turn`` estimator.
     """
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1, got {group_size}")
@@ -189,6 +202,9 @@ def collect(
             slots = list(active)
             outputs = _act(agent, env_method, pool, slots, active, context, finish)
             slots = [s for s in slots if s in outputs]
+            if candidates > 1 and slots:
+                outputs = _best_of(agent, pool, slots, active, context, outputs, candidates, seed, finish)
+                slots = [s for s in slots if s in outputs]
             results = pool.step({s: outputs[s].text for s in slots})
             for slot in slots:
                 episode, output, result = active[slot], outputs[slot], results[slot]
@@ -246,6 +262,42 @@ def _act(agent, env_method, pool, slots, active, context, finish) -> dict[int, A
     return dict(zip(ready, outputs))
 
 
+def _best_of(agent, pool, slots, active, context, first, k, seed, finish) -> dict[int, AgentOutput]:
+    """VPR candidates: K-1 more samples per slot, each scored from the current state; the best is committed."""
+    if getattr(agent, "env_method", None):
+        raise ValueError("candidates > 1 needs a model agent (a scripted agent has one action per state)")
+    conversations = [context.build(active[s].observations, active[s].actions) for s in slots]
+    extra = agent.act(conversations * (k - 1))
+    options = {s: [first[s]] + [extra[j * len(slots) + n] for j in range(k - 1)] for n, s in enumerate(slots)}
+    scores: dict[int, list] = {s: [] for s in slots}
+    for j in range(k):
+        answers = pool.call_each("score_action", {s: (options[s][j].text,) for s in slots if s in scores})
+        for s, value in answers.items():
+            if isinstance(value, EnvFailure):
+                active[s].traj.meta["failed"] = value.reason
+                finish(s, active[s])
+                scores.pop(s)
+            else:
+                scores[s].append(value)
+    chosen = {}
+    for s, scored in scores.items():
+        episode = active[s]
+        turn = len(episode.traj.turns)
+        rng = np.random.default_rng([seed, episode.task_index, episode.traj.meta["group_index"], turn])
+        best = commit_index([reward for reward, _ in scored], rng)
+        chosen[s] = options[s][best]
+        episode.pending = {
+            "state_group": f"{episode.traj.meta['group_index']}:{turn}",
+            "candidates": [
+                {"action": out.text, "reward": float(reward), "components": dict(info.get("reward_components", {})),
+                 "action_valid": bool(info.get("action_valid", True)), "prompt_ids": out.prompt_ids,
+                 "action_ids": out.action_ids, "action_logprobs": out.action_logprobs}
+                for j, (out, (reward, info)) in enumerate(zip(options[s], scored)) if j != best
+            ],
+        }
+    return chosen
+
+
 def _record(episode: _Episode, output: AgentOutput, reward: float, info: dict[str, Any]) -> None:
     privileged = info.get("privileged")
     if privileged is not None:
@@ -258,7 +310,8 @@ def _record(episode: _Episode, output: AgentOutput, reward: float, info: dict[st
             components=dict(info.get("reward_components", {})),
             action_valid=bool(info.get("action_valid", True)),
             anchor=str(info.get("anchor", "")),
-            info={k: v for k, v in info.items() if k not in ("privileged", "reward_components", "anchor")},
+            info={k: v for k, v in info.items() if k not in ("privileged", "reward_components", "anchor")}
+            | episode.pop_pending(),
             prompt_ids=output.prompt_ids,
             action_ids=output.action_ids,
             action_logprobs=output.action_logprobs,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from densegym.trajectory import Trajectory
+from densegym.trajectory import Trajectory, Turn
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,27 @@ def select_turns(rows: Sequence[Row], turn_masks: Sequence[np.ndarray] | None) -
 def chunks(indices: Sequence[int], size: int) -> list[list[int]]:
     """``indices`` in consecutive pieces of at most ``size``."""
     return [list(indices[i : i + size]) for i in range(0, len(indices), size)]
+
+
+def expand_candidates(batch: Sequence[Trajectory]) -> list[Trajectory]:
+    """The batch plus, for every turn rolled out with VPR candidates (``collect(candidates=K)``), each
+    uncommitted candidate as a one-turn trajectory of the same task group and state group, so that the ``turn``
+    estimator compares the K candidates of one state. Candidates are neither successes nor terminal."""
+    out = list(batch)
+    for traj in batch:
+        for turn in traj.turns:
+            for cand in turn.info.get("candidates", ()):
+                out.append(
+                    Trajectory(
+                        env_id=traj.env_id, task_id=traj.task_id, seed=traj.seed, group_id=traj.group_id,
+                        turns=[Turn(
+                            observation=turn.observation, action=cand["action"], reward=cand["reward"],
+                            components=dict(cand["components"]), action_valid=cand["action_valid"],
+                            anchor=turn.anchor, info={"state_group": turn.info["state_group"]},
+                            prompt_ids=cand["prompt_ids"], action_ids=cand["action_ids"],
+                            action_logprobs=cand["action_logprobs"],
+                        )],
+                        privileged=traj.privileged, meta={"candidate": True},
+                    )
+                )
+    return out

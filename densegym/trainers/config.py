@@ -49,7 +49,8 @@ class TrainerConfig:
         steps: training iterations; each collects ``tasks_per_step`` tasks x ``group_size`` trajectories.
         task_pool: draw the tasks from seeds ``0 .. task_pool-1``; ``None`` plays fresh seeds every step.
         max_turns, context (``full`` / ``current`` / ``last_k:K``), temperature, top_p, max_new_tokens.
-        num_workers: EnvPool worker processes.
+        num_workers: EnvPool worker processes. candidates: VPR's K candidate actions per turn, scored from the
+            same state through the env's snapshots, the best committed (``estimator: turn`` only).
 
     Advantages:
         estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS`; estimator_config: its config
@@ -100,6 +101,7 @@ class TrainerConfig:
     top_p: float = 1.0
     max_new_tokens: int = 16
     num_workers: int = 1
+    candidates: int = 1
 
     estimator: str = "grpo"
     estimator_config: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +168,9 @@ class TrainerConfig:
                      "ppo_epochs", "mini_batches", "micro_batch_rows", "prm_updates", "eval_tasks", "eval_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.candidates < 1 or (self.candidates > 1 and self.estimator != "turn"):
+            raise ValueError(f"candidates={self.candidates}: K > 1 candidate actions feed the state groups of "
+                             "estimator 'turn' only")
         if self.task_pool is not None and self.task_pool < 1:
             raise ValueError(f"task_pool must be None or at least 1, got {self.task_pool}")
         if self.lr <= 0 or self.max_grad_norm <= 0:

@@ -34,7 +34,7 @@ from densegym.envpool import EnvPool
 from densegym.rewards.info_gain import HFBeliefProbe, apply_info_gain
 from densegym.rewards.transforms import apply_transform
 from densegym.rollout import collect
-from densegym.trainers.batch import row_advantages, select_turns, turn_rows
+from densegym.trainers.batch import expand_candidates, row_advantages, select_turns, turn_rows
 from densegym.trainers.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from densegym.trainers.config import TrainerConfig
 from densegym.trainers.distributed import Runtime
@@ -261,7 +261,7 @@ class Trainer:
         return [int(s) for s in np.array_split(seeds, self.runtime.world_size)[self.runtime.rank]]
 
     def rollout(self, tasks: Sequence[int], *, seed: int, temperature: float | None = None,
-                out: Path | None = None, group_size: int | None = None) -> list[Trajectory]:
+                out: Path | None = None, group_size: int | None = None, candidates: int = 1) -> list[Trajectory]:
         """Play ``tasks`` with the current policy; the trajectories whose env or worker failed are dropped."""
         agent = self.agent
         agent.seed, agent._calls = seed, 0  # each call's sampling depends on (seed, turn) only: exact resume
@@ -271,7 +271,7 @@ class Trainer:
         groups = collect(
             agent, self.pool, list(tasks), group_size=group_size or self.config.group_size,
             max_turns=self.config.max_turns, context=self.context, out=out, seed=seed,
-            progress=bool(self.config.progress), env_id=self.config.env,
+            progress=bool(self.config.progress), env_id=self.config.env, candidates=candidates,
         )
         return [t for g in groups for t in g if t is not None and not t.meta.get("failed")]
 
@@ -286,15 +286,20 @@ class Trainer:
             out = self.output_dir / "rollouts" / f"step-{step:06d}{rank}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out)
+        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out, candidates=c.candidates)
         t_rollout = time.perf_counter() - t0
         metrics = rollout_metrics(batch)
+        if c.candidates > 1:
+            batch = expand_candidates(batch)
+            metrics["candidate_turns"] = float(sum(1 for t in batch if t.meta.get("candidate")))
         rows = turn_rows(batch)
         t1 = time.perf_counter()
         old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
         if c.old_logprobs == "rollout":
             old = [torch.tensor(batch[r.traj].turns[r.turn].action_logprobs, dtype=torch.float32) for r in rows]
+        t_rewards = time.perf_counter()
         metrics.update(self.prepare_rewards(batch, rows, old))
+        metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, IGPO's probe, OPRL's PRM
         advantages, turn_masks = self.advantages(batch)
         keep = select_turns(rows, turn_masks)
         ref = rows_logprobs(self.ref_model, rows, self.pad_token_id, c.micro_batch_rows) if self.ref_model else None

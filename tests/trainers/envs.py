@@ -24,7 +24,7 @@ class HitReward(RewardHook):
 
 class LetterEnv(TextEnv):
     default_max_turns = 4
-    supports_snapshot = False
+    supports_snapshot = True  # VPR candidates are scored from snapshots
 
     def __init__(self, turns: int | None = 2, **kwargs):
         self.turns = turns
@@ -58,6 +58,12 @@ class LetterEnv(TextEnv):
 
     def state_view(self) -> tuple[int, int]:
         return self.turn_no, self.hits
+
+    def save_state(self) -> tuple[int, int, int]:
+        return self.turn_no, self.hits, self.length
+
+    def load_state(self, state: tuple[int, int, int]) -> None:
+        self.turn_no, self.hits, self.length = state
 
     def anchor(self) -> str:
         return f"{self.turn_no}"

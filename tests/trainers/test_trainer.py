@@ -201,3 +201,34 @@ def test_lora_trains_only_the_adapter(tmp_path):
     assert changed and all("lora_" in n for n in changed)
     adapter = tmp_path / "run" / "checkpoints" / "step-000001" / "policy" / "adapter_config.json"
     assert json.loads(adapter.read_text())["r"] == 4
+
+
+def test_vpr_candidates_commit_the_best_and_form_state_groups(tmp_path):
+    """K=3 actions per turn scored from snapshots: the committed one is a best one, the others come back as
+    one-turn trajectories of the same state group, and the turn estimator learns from their differences."""
+    from densegym.trajectory import read_jsonl
+
+    config = small_config(tmp_path, estimator="turn", candidates=3, tasks_per_step=2, group_size=2, max_new_tokens=6)
+    with Trainer(config) as trainer:
+        before = [p.detach().clone() for p in trainer.policy.parameters()]
+        metrics = trainer.train()[-1]
+        changed = any(not torch.equal(a, b) for a, b in zip(before, trainer.policy.parameters()))
+    trajectories = list(read_jsonl(tmp_path / "run" / "rollouts" / "step-000001.jsonl"))
+    turns = [turn for traj in trajectories for turn in traj.turns]
+    assert len(trajectories) == 4 and len(turns) == 8
+    labels = set()
+    for traj in trajectories:
+        for turn in traj.turns:
+            others = turn.info["candidates"]
+            assert len(others) == 2 and all(c["action_ids"] for c in others)
+            assert turn.reward >= max(c["reward"] for c in others)  # commit the best
+            assert turn.components["hit"] == float("u" in turn.action)
+            labels.add((traj.group_id, turn.info["state_group"]))
+    assert len(labels) == 8  # one state group per committed turn
+    assert metrics["candidate_turns"] == 16
+    assert changed
+
+
+def test_candidates_need_the_turn_estimator():
+    with pytest.raises(ValueError, match="estimator 'turn' only"):
+        TrainerConfig(estimator="grpo", candidates=4)
