@@ -191,21 +191,26 @@ def run_rollouts(
 
 def _rollouts_from_args(args: argparse.Namespace):
     """``run_rollouts`` with the agent and the options of a ``rollout`` or ``eval`` command line."""
+    from densegym.agents.base import AgentError
+
     _make_check(args.env_id)
-    return run_rollouts(
-        args.env_id,
-        _agent_from_args(args),
-        args.episodes,
-        args.seed,
-        args.kwargs,
-        args.out,
-        label=args.agent,
-        group_size=args.group_size,
-        num_envs=args.num_envs,
-        workers=args.workers,
-        max_turns=args.max_turns,
-        context=args.context,
-    )
+    try:
+        return run_rollouts(
+            args.env_id,
+            _agent_from_args(args),
+            args.episodes,
+            args.seed,
+            args.kwargs,
+            args.out,
+            label=args.agent,
+            group_size=args.group_size,
+            num_envs=args.num_envs,
+            workers=args.workers,
+            max_turns=args.max_turns,
+            context=args.context,
+        )
+    except AgentError as exc:  # a server that is down or refuses the requests: its message, not a traceback
+        raise SystemExit(f"densegym: the agent failed: {exc}") from None
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:

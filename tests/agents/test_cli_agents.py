@@ -178,6 +178,18 @@ def test_a_missing_model_dir_exits_2_naming_it(tmp_path):
     assert str(missing) in proc.stderr
 
 
+def test_an_unreachable_server_exits_with_its_error_not_a_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens on it
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = densegym("rollout", ENV, "--agent", f"openai:http://127.0.0.1:{port}/v1#m", "--episodes", "1",
+                    "--out", str(tmp_path / "none.jsonl"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "the agent failed" in proc.stderr and f"cannot reach http://127.0.0.1:{port}/v1" in proc.stderr
+
+
 def test_make_agent_forms():
     assert isinstance(make_agent("oracle"), OracleAgent)
     random_agent = make_agent("random", seed=3, temperature=None)  # None options are dropped
