@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) -m benchmarks.bench_sokoban
 	$(PY) -m benchmarks.bench_rollout
+	$(PY) -m benchmarks.bench_train
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
