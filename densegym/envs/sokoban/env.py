@@ -210,7 +210,7 @@ class SokobanEnv(TextEnv):
         self._n_cells = level.n_cells
         self._n_goals = len(level.goals)
         start = self.oracle.start_distance
-        self._start_distance = None if start == INF else int(start)
+        self._start_distance = -1 if start == INF else int(start)
         # Per-state facts (oracle view, anchor, boxes on goals, privileged dict, rendering) are pure
         # functions of the state key; random and learning agents revisit states constantly, so each is
         # computed once per episode. The rendering is made when first needed (the state before a move
@@ -233,8 +233,10 @@ class SokobanEnv(TextEnv):
                 distance, exact = answer.distance, answer.exact
             d = distance if distance < INF else self._d_dead
             view = _new_tuple(SokobanView, (key, distance, exact, -d / self._norm))  # SokobanView(...), faster
+            # -1, not None, for "no longer solvable": Gymnasium's vector envs batch info values by type,
+            # and a key that is an int on one step and None on the next breaks gym.make_vec
             privileged = {
-                "distance": None if distance == INF else int(distance),
+                "distance": -1 if distance == INF else int(distance),
                 "distance_exact": exact,
                 "start_distance": self._start_distance,
             }
@@ -292,6 +294,8 @@ class SokobanEnv(TextEnv):
         self._key = int(state)
 
     def privileged(self) -> dict[str, Any]:
+        """``distance`` (optimal moves left; -1 once the level can no longer be solved), ``distance_exact``
+        (False where the oracle fell back to bounded search) and ``start_distance``."""
         return (self._states.get(self._key) or self._state(self._key))[3].copy()
 
     # ---- actions ------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_progress_telescopes_over_random_episodes():
                 break
         assert total == pytest.approx(env.state_view().phi - first, abs=1e-9)
         d, d0 = info["privileged"]["distance"], info["privileged"]["start_distance"]
-        if d is not None:
+        if d != -1:
             assert env.state_view().phi == pytest.approx(-d / d0)
 
 
@@ -54,6 +54,21 @@ def test_a_back_and_forth_cycle_earns_exactly_nothing():
     assert sum(rewards[:2]) == 0.0
 
 
+def test_make_vec_steps_through_a_deadlock():
+    """Info values keep their types when a level dies, so Gymnasium can batch them (a None used to break it)."""
+    import gymnasium as gym
+
+    envs = gym.make_vec("densegym/Sokoban-v0", num_envs=2, vectorization_mode="sync", levels=CORRIDOR,
+                        max_turns=6)
+    try:
+        envs.reset(seed=0)
+        envs.step(["<action>right</action>"] * 2)
+        _, _, _, _, info = envs.step(["<action>up</action>", "<action>left</action>"])
+        assert info["privileged"]["distance"][0] == -1 and info["privileged"]["distance"][1] >= 0
+    finally:
+        envs.close()
+
+
 def test_deadlock_component_and_terminate_on_deadlock():
     for terminate in (False, True):
         env = SokobanEnv(levels=CORRIDOR, terminate_on_deadlock=terminate)
@@ -63,7 +78,7 @@ def test_deadlock_component_and_terminate_on_deadlock():
         assert info["reward_components"]["deadlock"] == 0.0 and not term
         obs, _, term, trunc, info = env.step("<action>up</action>")
         assert info["reward_components"]["deadlock"] == -1.0
-        assert info["privileged"]["distance"] is None
+        assert info["privileged"]["distance"] == -1
         assert info["reward_components"]["progress"] < 0
         assert term is terminate
         if terminate:
