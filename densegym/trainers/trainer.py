@@ -97,6 +97,7 @@ def rollout_metrics(batch: Sequence[Trajectory]) -> dict[str, float]:
     """Success rate, mean outcome and return, mean sum of each reward component, turns and action tokens."""
     n = max(len(batch), 1)
     metrics = {
+        "episodes": float(len(batch)),
         "success": sum(t.success for t in batch) / n,
         "outcome": sum(t.outcome for t in batch) / n,
         "reward": sum(t.total_reward for t in batch) / n,
@@ -240,8 +241,8 @@ class Trainer:
         return self.history
 
     def _log(self, step: int, metrics: dict[str, float]) -> None:
-        # means over the ranks; ``trajectories`` is the step's total over the ranks
-        metrics = self.runtime.reduce_metrics(metrics, sums=("trajectories",))
+        # means over the ranks; trajectory and episode counts are totals over the ranks
+        metrics = self.runtime.reduce_metrics(metrics, sums=("trajectories", "episodes", "eval/episodes"))
         self.history.append({"step": step, **metrics})
         if self.log is not None:
             self.log.log(step, metrics)
