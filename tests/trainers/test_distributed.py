@@ -30,7 +30,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(config: Path, *overrides: str, processes: int = 2, timeout: float = 240) -> subprocess.CompletedProcess:
+def launch(*target: str, processes: int = 2, timeout: float = 240) -> subprocess.CompletedProcess:
+    """``accelerate launch ... TARGET`` (``-m densegym train CONFIG ...`` or a script and its arguments)."""
     port = free_port()
     env = {
         **os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
@@ -40,7 +41,7 @@ def launch(config: Path, *overrides: str, processes: int = 2, timeout: float = 2
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
         "--main_process_ip", "127.0.0.1", "--main_process_port", str(port),
-        "-m", "densegym", "train", str(config), *overrides,
+        *target,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
                           stdin=subprocess.DEVNULL)
@@ -55,7 +56,7 @@ def test_two_processes_train_one_policy_with_averaged_gradients(tmp_path):
         "estimator: turn\nprogress: false\n"
     )
     out_dir = tmp_path / "run"
-    proc = launch(config, f"output_dir={out_dir}")
+    proc = launch("-m", "densegym", "train", str(config), f"output_dir={out_dir}")
     assert proc.returncode == 0, proc.stderr[-4000:]
 
     # rank 0 alone logs: one line per step, and the CLI's summary once
@@ -89,3 +90,16 @@ def test_two_processes_train_one_policy_with_averaged_gradients(tmp_path):
     assert set(initial) <= set(trained)
     assert any(not torch.equal(initial[k], trained[k]) for k in initial)
 
+
+def test_a_rank_without_rows_still_joins_the_gradient_average(tmp_path):
+    """Rank 1 has nothing to learn from in this update: it must still all-reduce (a zero gradient), so that rank 0
+    does not wait forever, and both ranks end with the same, updated weights (rank 0's gradient, averaged)."""
+    require(importlib.util.find_spec("accelerate") is not None, "accelerate", "pip install 'densegym[train]'")
+    proc = launch(str(REPO / "tests" / "trainers" / "ddp_idle_rank.py"), str(tmp_path / "run"), timeout=180)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    reports = [json.loads((tmp_path / "run" / f"report-rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["rank"] for r in reports] == [0, 1]
+    assert reports[0]["rows"] > 0 and reports[1]["rows"] == 0
+    assert all(r["changed"] for r in reports)  # rank 1 applied rank 0's gradient
+    assert reports[0]["spread"] == reports[1]["spread"] == 0.0
+    assert reports[0]["metric_keys"] == reports[1]["metric_keys"]  # the idle rank reports the same metrics
