@@ -19,8 +19,16 @@ def save_checkpoint(path: str | Path, *, step: int, model: Any, tokenizer: Any, 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     (tmp / "policy").mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(tmp / "policy")
-    tokenizer.save_pretrained(tmp / "policy")
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a bar per checkpoint of a small model is noise in the run's log
+    try:
+        model.save_pretrained(tmp / "policy")
+        tokenizer.save_pretrained(tmp / "policy")
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     state = {
         "step": step,
         "model": model.state_dict(),
