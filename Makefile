@@ -30,6 +30,10 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_sokoban
 	$(PY) -m benchmarks.bench_rollout
 	$(PY) -m benchmarks.bench_train
+	$(PY) -m pip install --quiet -r benchmarks/requirements-sql.txt
+	$(PY) -m pip install --quiet --no-deps skyrl-gym==0.4.0  # its SQL env needs none of its declared deps
+	$(PY) -m benchmarks.bench_sql
+	$(PY) -m benchmarks.bench_lsp
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
