@@ -70,29 +70,8 @@ def bench_envpool(num_envs: int, workers: int, steps: int) -> float:
         return _time_pool(pool, num_envs, steps)
 
 
-class _DropPrivileged(gym.Wrapper):
-    """Leaves ``info["privileged"]`` out of what the vector env sees.
-
-    Gymnasium's vector envs stack every info key into an array typed by the first value they meet, and
-    Sokoban's ``privileged["distance"]`` is an int until a move deadlocks the level, then ``None``: stacking
-    fails with a ``TypeError`` in the first batch that mixes the two (in the async workers this left the
-    benchmark waiting forever). Privileged data is for trainers, never for agents, so the vectorised loop does
-    not need it; dropping it is a dict pop per step.
-    """
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        info.pop("privileged", None)
-        return obs, info
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        info.pop("privileged", None)
-        return obs, reward, terminated, truncated, info
-
-
 def bench_async_vector(num_envs: int, steps: int) -> float:
-    vec = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="async", wrappers=[_DropPrivileged])
+    vec = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="async")
     try:
         vec.reset(seed=0)
         rng = np.random.default_rng(0)
