@@ -67,12 +67,23 @@ def bubblewrap_path() -> str | None:
     return path if probe.returncode == 0 else None
 
 
+def _interpreter_dirs_in_tmp() -> list[str]:
+    """This Python's installation directories that live under ``/tmp`` (a virtualenv in a checkout there, as
+    in a CI clone): the private ``/tmp`` would hide them, so they are bound back, read-only."""
+    dirs = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))}
+    return sorted(d for d in dirs if d == "/tmp" or d.startswith("/tmp/"))
+
+
 def _bwrap_flags(cwd: Path) -> list[str]:
-    return [
+    flags = [
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+    ]  # fmt: skip
+    for d in _interpreter_dirs_in_tmp():
+        flags += ["--ro-bind", d, d]
+    return flags + [
         "--unshare-all",
         "--die-with-parent",
         "--new-session",

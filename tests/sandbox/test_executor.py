@@ -97,3 +97,30 @@ def test_memory_limit(bwrap, tmp_path):
 
 def test_process_cap_is_reported():
     assert LocalExecutor(use_bubblewrap=False).process_cap in ("cgroup", "rlimit", "none")
+
+
+def test_an_interpreter_installed_under_tmp_still_runs_in_the_sandbox(tmp_path):
+    """A virtualenv inside /tmp (a CI clone there) is hidden by the sandbox's private /tmp unless it is bound
+    back: run the executor from such a venv and have it start that venv's own python inside bubblewrap."""
+    import subprocess
+    from pathlib import Path
+
+    require(bubblewrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    assert str(venv).startswith("/tmp/")
+    work = tmp_path / "work"
+    work.mkdir()
+    script = (
+        "import sys; from densegym.sandbox import LocalExecutor; "
+        f"r = LocalExecutor(use_bubblewrap=True).run([sys.executable, '-c', 'import sys; print(sys.prefix)'], "
+        f"{str(work)!r}); print(r.returncode, r.isolated, r.output.strip())"
+    )
+    import site
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, *site.getsitepackages()])}
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True", str(venv)]
