@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | eval | train | demo."""
+"""The ``densegym`` command line: list | play | rollout | eval | train | bench | demo."""
 
 from __future__ import annotations
 
@@ -322,6 +322,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the side-by-side benchmarks of a source checkout (``benchmarks/``, not part of the installed
+    package: the peers they compare against are installed by ``make bench``)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(densegym.__file__).resolve().parents[1]
+    if not (root / "benchmarks" / "__init__.py").exists():
+        raise SystemExit("densegym bench: the benchmarks live in the source checkout (git clone, then `make bench`)")
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        print(f"densegym bench: unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    for name in args.names or BENCHMARKS:
+        print(f"== benchmarks.bench_{name}", flush=True)
+        cmd = [sys.executable, "-m", f"benchmarks.bench_{name}", *(["--quick"] if args.quick else [])]
+        code = subprocess.call(cmd, cwd=root)
+        if code:
+            print(f"densegym bench: bench_{name} exited with {code}", file=sys.stderr)
+            return code
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -381,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                        help="override config keys, values in YAML: steps=10 lr=1e-4 estimator_config.gamma=0.9")
     train.set_defaults(func=cmd_train)
+
+    bench = sub.add_parser("bench", help="run the benchmarks against peer libraries (a source checkout)")
+    bench.add_argument("names", nargs="*", metavar="NAME",
+                       help=f"which ({', '.join(BENCHMARKS)}; default all); `make bench` installs the peers first")
+    bench.add_argument("--quick", action="store_true", help="smoke runs of a few seconds each")
+    bench.set_defaults(func=cmd_bench)
 
     demo = sub.add_parser("demo", help="the main job: reward breakdown, then RL with dense vs outcome-only rewards")
     demo.add_argument("--env-id", help="env of part 1 (default: the training env of part 2)")

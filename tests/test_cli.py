@@ -167,3 +167,10 @@ def test_zero_episodes_fails_clearly(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "episodes" in proc.stderr
+
+
+def test_bench_runs_a_benchmark_of_the_checkout():
+    out = ok(densegym("bench", "sokoban", "--quick"))
+    assert "== benchmarks.bench_sokoban" in out and "target p95 < 50 ms" in out
+    proc = densegym("bench", "nope")
+    assert proc.returncode == 2 and "unknown benchmark 'nope'; choose from sokoban" in proc.stderr

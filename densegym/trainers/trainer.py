@@ -112,6 +112,14 @@ def rollout_metrics(batch: Sequence[Trajectory]) -> dict[str, float]:
     return metrics
 
 
+def _rollout_logprobs(turn: Any) -> torch.Tensor:
+    """The sampler's own log-probs of a turn's action tokens (``old_logprobs: rollout``)."""
+    if turn.action_logprobs is None or len(turn.action_logprobs) != len(turn.action_ids):
+        raise ValueError("old_logprobs='rollout' needs the agent's log-prob of every action token; this agent "
+                         "did not report them: use old_logprobs='recompute'")
+    return torch.tensor(turn.action_logprobs, dtype=torch.float32)
+
+
 class Trainer:
     """Trains ``config``'s policy on ``config.env`` with ``config.estimator``.
 
@@ -295,9 +303,10 @@ class Trainer:
             metrics["candidate_turns"] = float(sum(1 for t in batch if t.meta.get("candidate")))
         rows = turn_rows(batch)
         t1 = time.perf_counter()
-        old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
         if c.old_logprobs == "rollout":
-            old = [torch.tensor(batch[r.traj].turns[r.turn].action_logprobs, dtype=torch.float32) for r in rows]
+            old = [_rollout_logprobs(batch[r.traj].turns[r.turn]) for r in rows]
+        else:
+            old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
         t_rewards = time.perf_counter()
         metrics.update(self.prepare_rewards(batch, rows, old))
         metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, IGPO's probe, OPRL's PRM

@@ -72,8 +72,8 @@ def policy_update(
     totals: dict[str, float] = {}
     steps = 0
     model.train()
+    trajectories = sorted({rows[k].traj for k in row_index})
     for _ in range(config.ppo_epochs):
-        trajectories = sorted({rows[k].traj for k in row_index})
         order = rng.permutation(len(trajectories)) if config.mini_batches > 1 else np.arange(len(trajectories))
         for part in np.array_split(order, config.mini_batches):
             members = {trajectories[j] for j in part}

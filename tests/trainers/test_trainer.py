@@ -232,3 +232,13 @@ def test_vpr_candidates_commit_the_best_and_form_state_groups(tmp_path):
 def test_candidates_need_the_turn_estimator():
     with pytest.raises(ValueError, match="estimator 'turn' only"):
         TrainerConfig(estimator="grpo", candidates=4)
+
+
+def test_rollout_logprobs_as_old_policy_match_the_recomputed_ones(tmp_path):
+    """With one update pass the old policy is the sampler: its own log-probs and a teacher-forced recomputation
+    give the same loss (to float error between generate's cached pass and a full forward)."""
+    losses = {}
+    for mode in ("recompute", "rollout"):
+        with Trainer(small_config(tmp_path / mode, estimator="turn", old_logprobs=mode)) as trainer:
+            losses[mode] = trainer.train()[-1]["loss"]
+    assert losses["rollout"] == pytest.approx(losses["recompute"], abs=1e-4)
