@@ -60,13 +60,19 @@ class SokobanEnv(TextEnv):
     | component | meaning | range | default weight |
     |---|---|---|---|
     | ``progress`` | potential-based change in normalised optimal distance ``phi = -d/d0`` | ``[-d_dead/d0, k/d0]`` | 1.0 |
-    | ``optimal`` | VPR verdict: +1 optimal move(s), 0 legal but not optimal, -1 invalid | ``{-1, 0, 1}`` | 0.0 |
+    | ``optimal`` | VPR verdict (+1 optimal move(s), 0 legal but not optimal, -1 invalid), less 1 when the turn starts behind the episode's lowest distance | ``{-1, 0, 1}``, sum ``<= d0`` | 0.0 |
     | ``deadlock`` | -1 when the turn made the level unsolvable | ``{-1, 0}`` | 0.0 |
     | ``format`` | 0 well-formed legal action, -1 otherwise | ``{-1, 0}`` | 0.1 |
     | ``outcome`` | 1 on the turn that solves the level | ``{0, 1}`` | 1.0 |
 
     The sum of ``progress`` over an episode is ``phi(last) - phi(start)``: 1 for a solved level, and a
     move undone gives back exactly what it earned. See ``rewards.py`` for ``d_dead``.
+
+    ``optimal`` keeps VPR's ranking of the actions from any one state (an optimal move scores one more than
+    a legal non-optimal one), but it is not a per-state verdict: a turn that starts farther from solved than
+    the lowest distance reached in the episode (``info["behind_best"]``) scores one less, so stepping off the
+    optimal path and back earns nothing, and the sum over an episode is at most ``d0`` (proof in
+    ``rewards.OptimalMoveReward``). ``snapshot()``/``restore()`` carry that lowest distance.
 
     ## Starting state
 
@@ -261,6 +267,7 @@ class SokobanEnv(TextEnv):
     def start(self, task: Level) -> str:
         self._set_level(task)
         self._key = task.start_key
+        self._best = self.oracle.start_distance  # the lowest distance reached this episode (``optimal``)
         k = self.moves_per_turn
         how = (
             "Reply with one move, up, down, left or right, inside <action></action>, e.g. <action>up</action>."
@@ -289,9 +296,23 @@ class SokobanEnv(TextEnv):
         return self._key
 
     def load_state(self, state: int) -> None:
+        """Go to state ``state`` (a key from ``save_state``). The lowest distance reached so far (what the
+        ``optimal`` component compares with) is kept, unless the level changes; ``snapshot``/``restore`` carry it."""
         if self.level is not self.task:
             self._set_level(self.task)
+            self._best = INF
         self._key = int(state)
+        self._best = min(self._best, self.oracle.distance(self._key))
+
+    def snapshot(self) -> dict[str, Any]:
+        snap = super().snapshot()
+        snap["best_distance"] = self._best
+        return snap
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        super().restore(snapshot)
+        if "best_distance" in snapshot:
+            self._best = snapshot["best_distance"]
 
     def privileged(self) -> dict[str, Any]:
         """``distance`` (optimal moves left; -1 once the level can no longer be solved), ``distance_exact``
@@ -338,7 +359,8 @@ class SokobanEnv(TextEnv):
             distance = oracle.distance
             a = distance(key)
             key, pushed = nxt
-            optimal = a != INF and distance(key) == a - 1
+            d_after = distance(key)
+            optimal = a != INF and d_after == a - 1
         else:
             keys = [key]
             pushed = 0
@@ -353,7 +375,7 @@ class SokobanEnv(TextEnv):
             # optimal: every move lowers the optimal distance by exactly one
             distance = oracle.distance
             optimal = True
-            a = distance(keys[0])
+            a = d_before = distance(keys[0])
             for after_key in keys[1:]:
                 if a == INF:
                     optimal = False
@@ -363,6 +385,12 @@ class SokobanEnv(TextEnv):
                     optimal = False
                     break
                 a = b
+            a, d_after = d_before, distance(key)
+        # behind: the turn starts farther from solved than the closest this episode has been (and solvable)
+        best = self._best
+        behind = best < a < INF
+        if d_after < best:
+            self._best = d_after
         self._key = key
         entry = self._states.get(key) or self._state(key)
         after, on_goals = entry[0], entry[2]
@@ -379,6 +407,7 @@ class SokobanEnv(TextEnv):
             text += "A box is stuck where it can never reach a goal: the level can no longer be solved.\n"
         info = {
             "moves_optimal": optimal,
+            "behind_best": behind,
             "boxes_on_goals": on_goals,
             "oracle_degraded": not (after.exact and oracle.exact),
         }

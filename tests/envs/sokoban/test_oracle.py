@@ -154,24 +154,35 @@ def test_generator_is_deterministic_and_task_ids_round_trip():
 
 
 def test_every_move_on_a_shortest_path_is_verified_optimal_and_reduces_distance_by_one():
-    """ALGORITHMS.md 4(e)5: each optimal action gets the oracle reward; committing it cuts the distance by 1."""
+    """ALGORITHMS.md 4(e)5: each optimal action gets the oracle reward; committing it cuts the distance by 1.
+
+    VPR's candidate comparison from one state: an optimal move scores exactly one more than every legal
+    non-optimal move, from every solvable state, also after random moves put the agent behind its best
+    (where the levels are 0 / -1 instead of +1 / 0: see ``OptimalMoveReward``)."""
     env = gym.make("densegym/Sokoban-medium-v0").unwrapped
     rng = np.random.default_rng(0)
-    checked = 0
+    checked = behind_states = 0
     for seed in range(4):
         env.reset(seed=seed)
+        lowest = env.privileged()["distance"]
         for _ in range(15):
             d = env.privileged()["distance"]
             best = set(env.oracle.best_moves(env._key))
+            top = 1.0 if d == lowest else 0.0  # what an optimal move scores from here
+            behind_states += d > lowest
             for move in ("up", "down", "left", "right"):
                 _, info = env.score_action(f"<action>{move}</action>")
                 verdict = info["reward_components"]["optimal"]
                 if move in best:
-                    assert verdict == 1.0 and info["privileged"]["distance"] == d - 1
+                    assert verdict == top and info["privileged"]["distance"] == d - 1
+                    assert info["behind_best"] == (d > lowest)
                     checked += 1
+                elif info["action_valid"]:
+                    assert verdict == top - 1.0
                 else:
-                    assert verdict in (0.0, -1.0)
+                    assert verdict == -1.0
             _, _, term, trunc, _ = env.step(env.random_action(rng))
             if term or trunc or env.privileged()["distance"] == -1:
                 break
-    assert checked > 20
+            lowest = min(lowest, env.privileged()["distance"])
+    assert checked > 20 and behind_states > 5
