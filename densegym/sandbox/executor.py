@@ -1,22 +1,32 @@
-"""Run a command with time, output and resource limits, isolated by bubblewrap when it is installed.
+"""Run a command with time, output and resource limits, isolated by bubblewrap.
 
 ``LocalExecutor`` is the embedded executor; a Docker executor for the SWE family implements the same
 ``run`` API. Under bubblewrap the command sees the host read-only, a private ``/tmp``, no network, its
 own PID namespace (so a timeout kills every process it forked, even ones that called ``setsid``) and
-only ``cwd`` writable. Without bubblewrap the limits still hold (rlimits, a process group killed on
-timeout) but the file system is not isolated; ``isolated`` says which one ran.
+only ``cwd`` writable, minus the paths named ``read_only``.
+
+Model-written code never runs unisolated by accident: without a working bubblewrap the executor refuses
+to start (:class:`IsolationUnavailable` says how to install it) unless ``unsafe_local=True`` accepts that
+the code runs with this user's privileges (a warning says so, and ``ExecResult.isolated`` is False). The
+limits hold either way: time, output and memory caps, and every process the command started (a
+daemonised grandchild too) is killed when it ends, through its pids cgroup, its process group and the
+run's marker in the environment of everything it spawned. The child's environment is an allow list,
+never the parent's.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import secrets
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +44,7 @@ class ExecResult:
     output_truncated: bool
     seconds: float
     isolated: bool
+    channel: bytes = b""  # what the command wrote to the side channel (``run(channel=True)``)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +60,20 @@ class Limits:
     max_memory_bytes: int = 2 << 30
     max_file_bytes: int = 16 << 20
     extra_processes: int = 128
+
+
+class IsolationUnavailable(RuntimeError):
+    """No isolating executor works here, and running model-written code unisolated was not asked for."""
+
+
+class UnsafeLocalWarning(UserWarning):
+    """Model-written code will run with this user's privileges (``unsafe_local=True``)."""
+
+
+INSTALL_BUBBLEWRAP = "apt-get install bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora)"
+CHANNEL_FD_VAR = "DENSEGYM_CHANNEL_FD"
+RUN_MARKER_VAR = "DENSEGYM_RUN"
+_MAX_CHANNEL_BYTES = 16 << 20
 
 
 def bubblewrap_path() -> str | None:
@@ -74,7 +99,7 @@ def _interpreter_dirs_in_tmp() -> list[str]:
     return sorted(d for d in dirs if d == "/tmp" or d.startswith("/tmp/"))
 
 
-def _bwrap_flags(cwd: Path) -> list[str]:
+def _bwrap_flags(cwd: Path, read_only: Sequence[Path] = ()) -> list[str]:
     flags = [
         "--ro-bind", "/", "/",
         "--dev", "/dev",
@@ -89,6 +114,7 @@ def _bwrap_flags(cwd: Path) -> list[str]:
         "--new-session",
         "--cap-drop", "ALL",
         "--bind", str(cwd), str(cwd),
+        *[arg for p in read_only for arg in ("--ro-bind", str(p), str(p))],
     ]  # fmt: skip
 
 
@@ -105,19 +131,65 @@ def _processes_of_this_user() -> int:
     return count
 
 
-class LocalExecutor:
-    """Runs commands on this machine; ``use_bubblewrap=None`` uses bubblewrap when it works here."""
 
-    def __init__(self, use_bubblewrap: bool | None = None, limits: Limits | None = None):
+def _processes_marked(marker: str) -> list[int]:
+    """Processes whose environment carries ``RUN_MARKER_VAR=marker``: what a run left behind, a daemon that
+    left the process group with ``setsid`` included."""
+    needle = f"{RUN_MARKER_VAR}={marker}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if needle in fh.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+class LocalExecutor:
+    """Runs commands on this machine, inside bubblewrap.
+
+    Args:
+        use_bubblewrap: ``None`` (default) or ``True``: bubblewrap, which must work here; ``False``: no
+            isolation, which needs ``unsafe_local=True`` as well.
+        limits: the default :class:`Limits` of a command.
+        unsafe_local: accept running commands unisolated, with this user's privileges, when bubblewrap is
+            missing (or not wanted). A warning says so; ``isolated`` is then False.
+    """
+
+    def __init__(self, use_bubblewrap: bool | None = None, limits: Limits | None = None, *, unsafe_local: bool = False):
         self.limits = limits or Limits()
+        self.unsafe_local = bool(unsafe_local)
+        if use_bubblewrap is False and not unsafe_local:
+            raise ValueError("use_bubblewrap=False runs model-written code with this user's privileges: "
+                             "pass unsafe_local=True as well to accept that")  # fmt: skip
         bwrap = bubblewrap_path() if use_bubblewrap is not False else None
-        if use_bubblewrap and bwrap is None:
-            raise RuntimeError("bubblewrap was requested but does not work here: apt-get install bubblewrap")
+        if bwrap is None and use_bubblewrap is not False:
+            if use_bubblewrap or not unsafe_local:
+                raise IsolationUnavailable(
+                    "bubblewrap does not work here, and without it model-written code would run with this user's "
+                    f"privileges (files, environment, network). Install it: {INSTALL_BUBBLEWRAP}; or pass "
+                    "unsafe_local=True to run it unisolated anyway."
+                )
+        if bwrap is None:
+            warnings.warn(
+                "unsafe_local: model-written code runs WITHOUT isolation, with this user's privileges "
+                f"(install bubblewrap to isolate it: {INSTALL_BUBBLEWRAP})",
+                UnsafeLocalWarning,
+                stacklevel=2,
+            )
         self.bwrap = bwrap
 
     @property
     def isolated(self) -> bool:
         return self.bwrap is not None
+
+    @property
+    def python(self) -> str:
+        """The interpreter a command should run Python code with (the host's, visible inside bubblewrap)."""
+        return sys.executable
 
     @property
     def process_cap(self) -> str:
@@ -137,20 +209,35 @@ class LocalExecutor:
         *,
         env: Mapping[str, str] | None = None,
         limits: Limits | None = None,
+        channel: bool = False,
+        read_only: Sequence[Path] = (),
     ) -> ExecResult:
+        """Run ``argv`` in ``cwd`` and return what it did; it never outlives ``limits.timeout_s``.
+
+        ``channel=True`` opens a side channel: a pipe whose write end the command finds in the file
+        descriptor named by ``$DENSEGYM_CHANNEL_FD``; what it wrote comes back in ``ExecResult.channel``.
+        ``read_only`` paths inside ``cwd`` cannot be changed by the command (bind-mounted read-only;
+        unisolated, only their permission bits say so).
+        """
         lim = limits or self.limits
         cwd = Path(cwd).resolve()
+        marker = secrets.token_hex(8)
         full_env = {
-            "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+            "PATH": os.path.dirname(self.python) + ":/usr/local/bin:/usr/bin:/bin",
             "HOME": str(cwd),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
             **(env or {}),
+            RUN_MARKER_VAR: marker,
         }
+        read_only = [Path(p).resolve() for p in read_only]
         cmd = list(argv)
         if self.bwrap is not None:
-            cmd = [self.bwrap, *_bwrap_flags(cwd), "--chdir", str(cwd), *cmd]
+            cmd = [self.bwrap, *_bwrap_flags(cwd, read_only), "--chdir", str(cwd), *cmd]
+        else:
+            for p in read_only:
+                p.chmod(p.stat().st_mode & ~0o222)
         # RLIMIT_NPROC counts every process of the user, so the cap is relative to what runs now; it does
         # not bind root, which the pids cgroup (when this process may create one) does.
         nproc = _processes_of_this_user() + lim.extra_processes
@@ -166,68 +253,97 @@ class LocalExecutor:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-        start = time.monotonic()
         try:
-            return self._supervise(cmd, cwd, full_env, lim, limit_child, start)
+            return self._supervise(cmd, cwd, full_env, lim, limit_child, channel)
         finally:
             if group is not None:
                 group.destroy()
+            if self.bwrap is None:  # bubblewrap's PID namespace already took every process with it
+                for pid in _processes_marked(marker):
+                    _kill(pid)
 
-    def _supervise(self, cmd: list[str], cwd: Path, full_env: dict[str, str], lim: Limits, limit_child, start: float) -> ExecResult:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=limit_child,
-        )
-        chunks: list[bytes] = []
-        overflow = threading.Event()
-
-        def drain() -> None:
-            size = 0
-            assert proc.stdout is not None
-            while True:
-                block = proc.stdout.read1(65536)
-                if not block:
-                    return
-                room = lim.max_output_bytes - size
-                if len(block) > room:
-                    chunks.append(block[: max(room, 0)])
-                    overflow.set()
-                    _kill_group(proc)
-                    return
-                chunks.append(block)
-                size += len(block)
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        timed_out = False
+    def _supervise(self, cmd: list[str], cwd: Path, full_env: dict[str, str], lim: Limits, limit_child, channel: bool) -> ExecResult:
+        start = time.monotonic()
+        deadline = start + lim.timeout_s
+        out_r, out_w = os.pipe()
+        chan_r, chan_w = os.pipe() if channel else (-1, -1)
+        if channel:
+            full_env[CHANNEL_FD_VAR] = str(chan_w)
         try:
-            proc.wait(timeout=lim.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            proc.wait()
-        # Whatever still holds the pipe open (a daemonised grandchild outside bubblewrap) dies with the group.
-        reader.join(timeout=2)
-        if reader.is_alive():
-            _kill_group(proc)
-            reader.join(timeout=2)
-        if proc.stdout is not None:
-            proc.stdout.close()
-        output = b"".join(chunks).decode("utf-8", errors="replace")
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(chan_w,) if channel else (),
+                start_new_session=True,
+                preexec_fn=limit_child,
+            )
+        except BaseException:
+            for fd in (out_r, chan_r):
+                if fd >= 0:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in (out_w, chan_w):
+                if fd >= 0:
+                    os.close(fd)
+        output, side = bytearray(), bytearray()
+        sel = selectors.DefaultSelector()
+        sel.register(out_r, selectors.EVENT_READ, output)
+        if channel:
+            sel.register(chan_r, selectors.EVENT_READ, side)
+        timed_out = overflow = False
+        exited_at: float | None = None
+        # Never wait on a pipe: whatever still holds one open when the command has ended (a daemonised
+        # grandchild) gets a short grace, then dies with the rest.
+        while sel.get_map():
+            now = time.monotonic()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if now >= deadline and exited_at is None:
+                timed_out = True
+                break
+            if exited_at is not None and now >= exited_at + 0.5:
+                break
+            for key, _ in sel.select(timeout=min(0.05, max(deadline - now, 0.0))):
+                block = os.read(key.fd, 65536)
+                if not block:
+                    sel.unregister(key.fd)
+                    continue
+                buf: bytearray = key.data
+                cap = lim.max_output_bytes if buf is output else _MAX_CHANNEL_BYTES
+                if len(buf) + len(block) > cap:
+                    buf += block[: max(cap - len(buf), 0)]
+                    overflow = True
+                    break
+                buf += block
+            if overflow:
+                break
+        _kill_group(proc)
+        sel.close()
+        os.close(out_r)
+        if channel:
+            os.close(chan_r)
+        proc.wait()
         return ExecResult(
             returncode=None if timed_out else proc.returncode,
-            output=output,
+            output=output.decode("utf-8", errors="replace"),
             timed_out=timed_out,
-            output_truncated=overflow.is_set(),
+            output_truncated=overflow,
             seconds=time.monotonic() - start,
             isolated=self.isolated,
+            channel=bytes(side),
         )
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

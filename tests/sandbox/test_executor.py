@@ -26,7 +26,7 @@ def py(code: str) -> list[str]:
 def test_runs_and_captures_output(tmp_path, isolated):
     if isolated:
         require(bubblewrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-    ex = LocalExecutor(use_bubblewrap=isolated)
+    ex = LocalExecutor(use_bubblewrap=isolated, unsafe_local=not isolated)
     r = ex.run(py("import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"), tmp_path)
     assert r.returncode == 3 and "out" in r.output and "err" in r.output
     assert r.isolated is isolated and not r.ok
@@ -96,7 +96,7 @@ def test_memory_limit(bwrap, tmp_path):
 
 
 def test_process_cap_is_reported():
-    assert LocalExecutor(use_bubblewrap=False).process_cap in ("cgroup", "rlimit", "none")
+    assert LocalExecutor(use_bubblewrap=False, unsafe_local=True).process_cap in ("cgroup", "rlimit", "none")
 
 
 def test_an_interpreter_installed_under_tmp_still_runs_in_the_sandbox(tmp_path):

@@ -107,7 +107,10 @@ class LSPCodeEnv(TextEnv):
     * ``difficulty`` (None: all; an int or a tuple of ints), ``domains`` (None: all).
     * ``gate`` (``"outcome"`` or ``"none"``), ``tau`` (0.6, the anchor confidence threshold),
       ``require_clean`` (True: success also needs zero checker errors).
-    * ``test_timeout_s`` (30), ``use_bubblewrap`` (None: when it works here).
+    * ``test_timeout_s`` (30); ``use_bubblewrap`` (None or True: the hidden tests run inside bubblewrap,
+      which must be installed, else the constructor raises ``IsolationUnavailable`` saying how to install
+      it); ``unsafe_local`` (False; True runs the agent's code unisolated, with your privileges, when
+      bubblewrap is missing: a warning says so and ``info["lsp"]["isolated"]`` is False).
     * ``max_turns`` (30), ``rewards``, ``render_mode`` (``"ansi"``).
 
     ## Version history
@@ -133,6 +136,7 @@ class LSPCodeEnv(TextEnv):
         freshness: str = "pull",
         require_clean: bool = True,
         use_bubblewrap: bool | None = None,
+        unsafe_local: bool = False,
         max_turns: int | None = None,
         rewards: dict[str, Any] | None = None,
         render_mode: str | None = None,
@@ -158,11 +162,11 @@ class LSPCodeEnv(TextEnv):
         self.freshness = freshness
         self.require_clean = bool(require_clean)
         self.test_limits = Limits(timeout_s=float(test_timeout_s), max_output_bytes=256 * 1024)
-        self.use_bubblewrap = use_bubblewrap
+        # Checked now, so that a machine without isolation fails at make() and not at the first test run.
+        self.executor = LocalExecutor(use_bubblewrap, unsafe_local=unsafe_local)
         super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
         self.ws: Workspace | None = None
         self.session: ServerSession | None = None
-        self.executor: LocalExecutor | None = None
         self.last_bundle: dict[str, Any] | None = None
         self._diags: list[dict[str, Any]] = []
         self._view = LspView(0.0, 0.0, 0.0, 0, 0, "")
@@ -200,7 +204,6 @@ class LSPCodeEnv(TextEnv):
     def _ensure_started(self) -> None:
         if self.ws is None:
             self.ws = Workspace({CONFIG_FILE: self.config_text}, protected=(CONFIG_FILE,), prefix="densegym-lsp-")
-            self.executor = LocalExecutor(self.use_bubblewrap)
             self.resolver = SelectorResolver(self.ws, self.tau)
         if self.session is None:
             self.session = ServerSession(self.ws, self.server_name, timeout_s=self.server_timeout_s, freshness=self.freshness)
@@ -304,6 +307,7 @@ class LSPCodeEnv(TextEnv):
                 "diag_count": self._view.d,
                 "safety_ok": lsp.pop("safety_ok", None),
                 "alpha_conf": resolved.alpha if resolved else None,
+                "isolated": self.executor.isolated,
                 "bundle_id": bundle["bundleId"],
                 **lsp,
             }
@@ -507,7 +511,7 @@ class LSPCodeEnv(TextEnv):
         run = _INITIAL_RUNS.get(key)
         if run is None:
             run = self._run_tests()
-            if not (run.timed_out or run.output_truncated):  # a starved machine must not poison the cache
+            if not (run.timed_out or run.output_truncated or run.tampered):  # a starved machine must not poison the cache
                 _INITIAL_RUNS[key] = run
                 while len(_INITIAL_RUNS) > 4096:
                     _INITIAL_RUNS.pop(next(iter(_INITIAL_RUNS)))
@@ -518,11 +522,14 @@ class LSPCodeEnv(TextEnv):
 
     def _tests_text(self, run: TestRun) -> str:
         head = f"Hidden tests: {len(run.passed)} of {run.total} pass."
+        if run.tampered:
+            head += (" The run was tampered with, so it scores nothing: "
+                     + "; ".join(run.reasons) + ". Fix the code; do not fight the test harness.")  # fmt: skip
         if run.timed_out:
             head += f" The run was stopped after {self.test_limits.timeout_s:.0f} s: every test counts as failed."
         if run.output_truncated:
             head += f" The run printed more than {self.test_limits.max_output_bytes:,} bytes and was stopped."
-        output = run.output.strip()
+        output = run.text.strip()
         tail = output[-_TEST_OUTPUT_CHARS:]
         cut = "[... earlier output cut ...]\n" if len(output) > len(tail) else ""
         return f"{head}\n{cut}{tail}"
@@ -532,6 +539,7 @@ class LSPCodeEnv(TextEnv):
         self._view = self._view._replace(phi=run.fraction)
         out = self._finish(cmd, self._tests_text(run), {"passed": list(run.passed), "failed": list(run.failed)})
         out.info["lsp"]["tests_passed"] = len(run.passed)
+        out.info["tampered"] = run.tampered
         return out
 
     def _do_submit(self, cmd: Command) -> StepOutcome:
@@ -547,6 +555,7 @@ class LSPCodeEnv(TextEnv):
                            {"passed": list(run.passed), "failed": list(run.failed), "errors": errors})  # fmt: skip
         out.terminated, out.success, out.outcome = True, solved, 1.0 if solved else 0.0
         out.info["lsp"]["tests_passed"] = len(run.passed)
+        out.info["tampered"] = run.tampered
         return out
 
     # ---- helpers ------------------------------------------------------------------------------
