@@ -7,7 +7,15 @@ caller waits once. What can go wrong stays local:
 * an env that raises answers its slot with an :class:`EnvFailure`; the worker and the other slots
   carry on;
 * a worker that dies, or does not answer within ``step_timeout`` seconds, is killed and restarted with
-  fresh envs, and only its slots answer :class:`EnvFailure` (their episodes are lost, no one else's).
+  fresh envs, and only its slots answer :class:`EnvFailure` (their episodes are lost, no one else's);
+* an answer that cannot be pickled in the worker, or unpickled in the caller, fails its own slot only:
+  each slot's answer travels as its own pickle;
+* every command carries its call's id and every answer the id of the call it answers, so an answer left
+  unread by an earlier call that was abandoned (an exception in the caller) is discarded, never taken
+  for a later call's.
+
+Every worker runs in its own process group, and killing a worker (a timeout, a restart, ``close``) kills
+its whole group: processes an env started (a language server, a test run) do not outlive it.
 
 Workers use the ``multiprocess`` package when it is installed (dill pickling: lambdas and closures work
 as env factories) and the standard library's ``multiprocessing`` otherwise.
@@ -86,6 +94,8 @@ class Slots:
                     answers.append(("ok", env.reset(seed=seed, options=options)))
                 elif cmd == "step":
                     answers.append(("ok", env.step(payload)))
+                elif cmd == "reward_hooks":
+                    answers.append(("ok", self.reward_hooks()))
                 elif cmd == "call":
                     name, args, pass_rng = payload
                     method = getattr(env.unwrapped, name)
@@ -96,12 +106,37 @@ class Slots:
                 answers.append(("error", f"{type(exc).__name__}: {exc}"))
         return answers
 
+    def reward_hooks(self) -> dict[str, dict[str, Any]]:
+        """``{component: {"weight", "farmable", "description"}}`` of the first env's reward set (plain data, for
+        the trainer's checks); ``{}`` for an env without one."""
+        rewards = getattr(self.envs[0].unwrapped, "rewards", None) if self.envs else None
+        out = {}
+        for name, (hook, weight) in (rewards or {}).items():
+            out[name] = {"weight": float(weight), "farmable": bool(getattr(hook, "farmable", False)),
+                         "description": str(getattr(hook, "description", "") or "")}
+        return out
+
     def close(self) -> None:
         for env in self.envs:
             try:
                 env.close()
             except Exception:
                 pass
+
+
+def encode_answers(answers: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``Slots.answer``'s answers with every value pickled on its own (``("ok", bytes)``), so that a value
+    that does not pickle here, or will not unpickle in the caller, fails its own slot only."""
+    out = []
+    for status, value in answers:
+        if status == "ok":
+            try:
+                out.append(("ok", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+            except Exception as exc:  # e.g. a method returned a lambda
+                out.append(("error", f"the answer could not be pickled: {type(exc).__name__}: {exc}"))
+        else:
+            out.append((status, value))
+    return out
 
 
 def build_error(exc: BaseException) -> str:
@@ -120,7 +155,15 @@ def _recv(conn: Any) -> Any:
 
 
 def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
-    """A worker's loop: build its envs, then answer commands until told to close."""
+    """A worker's loop: build its envs, then answer commands until told to close.
+
+    Commands are ``(call_id, cmd, items)``; answers ``(kind, call_id, payload)`` with the id of the command
+    they answer. The worker first makes its own process group, so that the parent can end it together with
+    every process its envs started."""
+    try:
+        os.setpgrp()
+    except OSError:  # pragma: no cover - already a group leader
+        pass
     try:
         slots = Slots(factory, n_envs)
     except BaseException as exc:  # report, do not hang the parent
@@ -129,18 +172,14 @@ def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
     _send(conn, ("ready", os.getpid()))
     while True:
         try:
-            cmd, items = _recv(conn)
+            call_id, cmd, items = _recv(conn)
         except (EOFError, OSError):
             break
         if cmd == "close":
             slots.close()
-            _send(conn, ("closed", None))
+            _send(conn, ("closed", call_id, None))
             break
-        answers = slots.answer(cmd, items)
-        try:
-            _send(conn, ("answers", answers))
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # e.g. a method returned a lambda
-            _send(conn, ("answers", [("error", f"the answer could not be pickled: {exc}")] * len(answers)))
+        _send(conn, ("answers", call_id, encode_answers(slots.answer(cmd, items))))
 
 
 class _Worker:
@@ -165,9 +204,17 @@ class _Worker:
         self.pid = payload
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        """End the worker and every process in its process group (what its envs started), and wait for them."""
+        from densegym.sandbox.processes import kill_group_and_wait
+
+        pid = self.process.pid
+        if pid is not None:
+            kill_group_and_wait(pid, timeout_s=5.0)  # the worker leads its group (os.setpgrp at its start)
+        if self.process.is_alive():  # killed before it made its group
             self.process.kill()
         self.process.join(timeout=5)
+        if pid is not None:
+            kill_group_and_wait(pid, timeout_s=5.0)  # anything started in that moment
         self.conn.close()
 
 
@@ -200,6 +247,7 @@ class SlotPool:
         self.restarts = 0
         self._factory = _make_factory(env, env_kwargs)
         self._slot_owner: dict[int, tuple[int, int]] = {}
+        self._call_id = 0
         self._workers: list[Any] = []
         self._closed = False
 
@@ -253,9 +301,28 @@ class SlotPool:
 
     @staticmethod
     def _record(items: list[tuple[int, int, Any]], answers: list[tuple[str, Any]], results: dict[int, Any]) -> None:
-        """A worker's answers (``Slots.answer``) into ``results``: a value, or an EnvFailure for an error."""
+        """A worker's answers (:func:`encode_answers`) into ``results``: the unpickled value, or an EnvFailure
+        for an error or for a value that does not unpickle here (that slot only)."""
         for (slot, _, _), (status, value) in zip(items, answers):
-            results[slot] = value if status == "ok" else EnvFailure(slot, value)
+            if status != "ok":
+                results[slot] = EnvFailure(slot, value)
+                continue
+            try:
+                results[slot] = pickle.loads(value)
+            except Exception as exc:  # noqa: BLE001 - whatever its __reduce__ raised
+                results[slot] = EnvFailure(slot, f"the answer could not be unpickled: {type(exc).__name__}: {exc}")
+
+    def reward_hooks(self) -> dict[str, dict[str, Any]]:
+        """The reward components of the pool's env (slot 0's): ``{name: {"weight", "farmable", "description"}}``
+        (what :class:`~densegym.trainers.Trainer` checks its estimator against); ``{}`` if it has none."""
+        if self._closed:
+            raise RuntimeError(f"the {type(self).__name__} is closed")
+        w, _ = self._slot_owner[0]
+        results = self._run("reward_hooks", {w: [(0, 0, None)]})
+        answer = results.get(0)
+        if isinstance(answer, EnvFailure):
+            raise RuntimeError(f"reading the env's reward hooks failed: {answer.reason}")
+        return answer or {}
 
     def _fail_worker(self, w: int, items: list, results: dict[int, Any], reason: str) -> None:
         """Kill and restart worker ``w``; every slot it owns in this call fails with ``reason``."""
@@ -334,9 +401,11 @@ class EnvPool(SlotPool):
     def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
         results: dict[int, Any] = {}
         pending: dict[Any, int] = {}
+        self._call_id += 1
+        call_id = self._call_id
         for w, items in by_worker.items():
             try:
-                _send(self._workers[w].conn, (cmd, [(local, payload) for _, local, payload in items]))
+                _send(self._workers[w].conn, (call_id, cmd, [(local, payload) for _, local, payload in items]))
                 pending[self._workers[w].conn] = w
             except (OSError, ValueError):
                 self._fail_worker(w, by_worker[w], results, self._death_reason(w))
@@ -348,12 +417,20 @@ class EnvPool(SlotPool):
                     self._fail_worker(w, by_worker[w], results, f"no answer within the step timeout ({self.step_timeout:g} s)")
                 break
             for conn in ready:
-                w = pending.pop(conn)
+                w = pending[conn]
                 try:
-                    kind, answers = _recv(conn)
+                    kind, answer_id, answers = _recv(conn)
                 except (EOFError, OSError):
+                    del pending[conn]
                     self._fail_worker(w, by_worker[w], results, self._death_reason(w))
                     continue
+                except Exception as exc:  # noqa: BLE001 - a message that is not the protocol's: the worker is unsound
+                    del pending[conn]
+                    self._fail_worker(w, by_worker[w], results, f"an unreadable answer ({type(exc).__name__}: {exc})")
+                    continue
+                if answer_id != call_id:
+                    continue  # left unread by an earlier, abandoned call: not this call's answer
+                del pending[conn]
                 self._record(by_worker[w], answers, results)
         return results
 
@@ -367,10 +444,12 @@ class EnvPool(SlotPool):
             if worker is None:
                 continue
             try:
-                _send(worker.conn, ("close", None))
-                if worker.conn.poll(10):
-                    _recv(worker.conn)
-            except (OSError, EOFError, ValueError):
+                _send(worker.conn, (-1, "close", None))
+                end = time.monotonic() + 10
+                while worker.conn.poll(max(0.0, end - time.monotonic())):  # skip unread answers up to "closed"
+                    if _recv(worker.conn)[0] == "closed":
+                        break
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
                 pass
             worker.process.join(timeout=5)
-            worker.kill()
+            worker.kill()  # the worker's process group too: what its envs started and left running

@@ -8,7 +8,10 @@ in local processes or across a cluster. Slots, answers and failures mean exactly
 
 * an env that raises answers its slot with an :class:`~densegym.envpool.EnvFailure`; its actor carries on;
 * an actor that dies, or does not answer within ``step_timeout`` seconds, is killed and replaced by a
-  fresh one, and only its slots answer ``EnvFailure``.
+  fresh one, and only its slots answer ``EnvFailure``;
+* a value that cannot be pickled in the actor or unpickled in the caller fails its own slot only (each slot's
+  value travels as its own standard pickle, as from a process worker). Every call has its own object refs, so
+  an abandoned call's answers can never be taken for a later call's (what ``EnvPool``'s call ids ensure).
 
 Ray is used as it is found: connect with ``ray.init(...)`` first to pick a cluster; otherwise the first
 actor starts a local Ray instance with Ray's defaults (Ray's own behaviour). ``pip install 'densegym[ray]'``.
@@ -20,7 +23,7 @@ import os
 import time
 from typing import Any
 
-from densegym.envpool import EnvFactory, Slots, SlotPool, build_error
+from densegym.envpool import EnvFactory, Slots, SlotPool, build_error, encode_answers
 
 try:
     import ray
@@ -44,7 +47,9 @@ class _EnvActor:
         return ("error", self.error) if self.error else ("ready", os.getpid())
 
     def answer(self, cmd: str, items: list[tuple[int, Any]]) -> list[tuple[str, Any]]:
-        return self.slots.answer(cmd, items)
+        # every slot's value pickled on its own, as a process worker sends it: a value that does not unpickle
+        # in the caller fails its own slot there (SlotPool._record), not the whole ray.get
+        return encode_answers(self.slots.answer(cmd, items))
 
     def close(self) -> None:
         if self.error is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from typing import Any
 
@@ -15,11 +16,29 @@ from densegym.rewards import RewardSet, format_reward, outcome_reward
 WORDS = ("apple", "river", "stone", "cloud", "ember", "maple")
 
 
+def _unpickle_bomb(pid: int) -> Bomb:
+    if os.getpid() == pid:
+        raise RuntimeError(f"a Bomb does not unpickle in process {pid}")
+    return Bomb(pid)
+
+
+class Bomb:
+    """Pickles anywhere; unpickling raises in process ``pid`` only (the caller of a pool, in the tests)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def __reduce__(self):
+        return (_unpickle_bomb, (self.pid,))
+
+
 class SecretEnv(TextEnv):
     """Guess a secret word from hints. The secret sits in info["privileged"] and must never reach a prompt.
 
     Special actions for fault tests: ``<action>hang</action>`` sleeps forever, ``<action>crash</action>``
-    raises inside step, ``<action>die</action>`` kills the worker process.
+    raises inside step, ``<action>die</action>`` kills the worker process; ``bomb:PID`` answers with a
+    :class:`Bomb` for process PID in ``info["bomb"]``; ``spawn:PATH`` starts ``sleep 300`` (pid written to PATH,
+    and in ``info["child_pid"]``), ``spawn-hang:PATH`` does that and then hangs.
     """
 
     default_max_turns = 6
@@ -52,6 +71,16 @@ class SecretEnv(TextEnv):
             raise RuntimeError("the env broke")
         if guess == "die":
             os._exit(3)
+        if guess.startswith("bomb:"):
+            return StepOutcome("Boom.", info={"bomb": Bomb(int(guess[5:]))})
+        if guess.startswith(("spawn:", "spawn-hang:")):
+            kind, path = guess.split(":", 1)
+            child = subprocess.Popen(["sleep", "300"])
+            with open(path, "w") as f:
+                f.write(str(child.pid))
+            if kind == "spawn-hang":
+                time.sleep(3600)
+            return StepOutcome("Spawned.", info={"child_pid": child.pid})
         self.guesses += 1
         if guess == self.secret:
             return StepOutcome("Correct.", terminated=True, success=True, outcome=1.0)
@@ -87,3 +116,27 @@ def check_fault_isolation(pool: Any, died: str) -> None:
     assert pool.restarts == 2
     obs, info = pool.reset({0: (4, None, 0)})[0]
     assert "Guess the secret" in obs
+
+
+def guesses(answer) -> str:
+    """The observation of a step answer that must not be a failure."""
+    assert not isinstance(answer, EnvFailure), answer
+    return answer[0]
+
+
+def check_bad_answer_fails_its_slot_only(pool) -> None:
+    """The answer-integrity contract every pool keeps, on a fresh 2-slot SecretEnv pool: slot 0 answers a value
+    that pickles in its worker but does not unpickle in this process; that slot alone fails, and every later call
+    gets its own answers (no answer of an earlier call taken for a later one)."""
+    pool.reset({0: (0, None, 0), 1: (1, None, 1)})
+    results = pool.step({0: f"<action>bomb:{os.getpid()}</action>", 1: "<action>first</action>"})
+    assert isinstance(results[0], EnvFailure) and "could not be unpickled" in results[0].reason
+    assert "does not unpickle" in results[0].reason
+    assert guesses(results[1]) == "No. Guesses so far: 1."
+    # the next calls get their own answers: slot 1 counts its guesses on, slot 0's env carries on too
+    results = pool.step({0: "<action>second</action>", 1: "<action>second</action>"})
+    assert guesses(results[0]) == "No. Guesses so far: 1.", "the bomb turn did not count a guess"
+    assert guesses(results[1]) == "No. Guesses so far: 2."
+    results = pool.step({1: "<action>third</action>"})
+    assert list(results) == [1] and guesses(results[1]) == "No. Guesses so far: 3."
+    assert pool.restarts == 0, "a bad answer costs neither worker"

@@ -18,7 +18,7 @@ from densegym.envpool import EnvFailure
 from densegym.rollout import collect
 from tests.helpers import require
 
-from .envs import SecretEnv, check_fault_isolation
+from .envs import SecretEnv, check_bad_answer_fails_its_slot_only, check_fault_isolation
 
 # Ray picks the machine's network address unless told it is a single-node instance; with this set before
 # Ray is imported its servers bind to the loopback interface only.
@@ -140,6 +140,15 @@ def test_timeouts_env_errors_and_dead_actors_fail_only_their_slots(RayEnvPool):
         assert pool.restarts == 3 and victim not in pool.worker_pids
         obs, _ = pool.reset({0: (4, None, 0)})[0]
         assert "Guess the secret" in obs
+
+
+def test_an_answer_that_does_not_unpickle_fails_its_slot_only(RayEnvPool):
+    """As with EnvPool (tests/rollout/test_pool_integrity.py): the value pickles in the actor, its unpickling
+    raises in this process; that slot fails, the other slot and every later call get their own answers."""
+    with RayEnvPool(SecretEnv, num_envs=2, num_workers=2, actor_options={"num_cpus": 0.5}) as pool:
+        check_bad_answer_fails_its_slot_only(pool)
+    with RayEnvPool(SecretEnv, num_envs=2, num_workers=1, actor_options={"num_cpus": 0.5}) as pool:
+        check_bad_answer_fails_its_slot_only(pool)
 
 
 def test_close_ends_the_actors_and_bad_factories_fail_clearly(RayEnvPool):
