@@ -176,7 +176,11 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         resume_step = None
         if config.resume and (path := latest_checkpoint(self.output_dir)) is not None:
-            self.load(path)
+            try:
+                self.load(path)
+            except BaseException:  # e.g. UnsafeCheckpointError: stop the env workers before raising
+                self.pool.close()
+                raise
             resume_step = self.step
         self.log = None
         if self.runtime.is_main:
@@ -410,7 +414,7 @@ class Trainer:
 
     def save(self) -> Path | None:
         """Write ``output_dir/checkpoints/step-K`` (rank 0): the policy for users (``policy/``, loadable with
-        ``from_pretrained``) and the full resume state (``trainer_state.pt``)."""
+        ``from_pretrained``) and the full resume state (``trainer_state.pt``: tensors; ``trainer_state.json``)."""
         path = None
         if self.runtime.is_main:
             path = save_checkpoint(
