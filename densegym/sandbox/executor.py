@@ -5,7 +5,8 @@
 own PID namespace (so a timeout kills every process it forked, even ones that called ``setsid``) and
 only ``cwd`` writable, minus the paths named ``read_only``.
 
-Model-written code never runs unisolated by accident: without a working bubblewrap the executor refuses
+The home directories are hidden as well (an empty tmpfs, with this interpreter's own directories bound
+back), so that keys and credentials there stay out of reach. Model-written code never runs unisolated by accident: without a working bubblewrap the executor refuses
 to start (:class:`IsolationUnavailable` says how to install it) unless ``unsafe_local=True`` accepts that
 the code runs with this user's privileges (a warning says so, and ``ExecResult.isolated`` is False). The
 limits hold either way: time, output and memory caps, and every process the command started (a
@@ -92,11 +93,25 @@ def bubblewrap_path() -> str | None:
     return path if probe.returncode == 0 else None
 
 
-def _interpreter_dirs_in_tmp() -> list[str]:
-    """This Python's installation directories that live under ``/tmp`` (a virtualenv in a checkout there, as
-    in a CI clone): the private ``/tmp`` would hide them, so they are bound back, read-only."""
-    dirs = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))}
-    return sorted(d for d in dirs if d == "/tmp" or d.startswith("/tmp/"))
+def _hidden_roots() -> list[str]:
+    """Host directories the sandbox replaces with empty ones: ``/tmp`` (private), and the home directories,
+    where keys and credentials live (``~/.ssh``, ``~/.netrc``, cloud configs)."""
+    roots = {"/tmp", "/root", "/home", os.path.realpath(os.path.expanduser("~"))}
+    return sorted(r for r in roots if r != "/" and os.path.isdir(r))
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _interpreter_dirs_hidden(roots: Sequence[str]) -> list[str]:
+    """This Python's installation and import directories that live under a hidden root (a virtualenv in a
+    checkout under /tmp, as in a CI clone; pyenv under the home directory; an editable install there): the
+    sandbox would hide them, so they are bound back, read-only."""
+    candidates = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), *(p for p in sys.path if p)}
+    dirs = {os.path.realpath(p) for p in candidates if os.path.isdir(p)}
+    dirs = sorted(d for d in dirs if _under(d, roots))
+    return [d for d in dirs if not _under(d, [o for o in dirs if o != d])]  # outermost only
 
 
 def _bwrap_flags(cwd: Path, read_only: Sequence[Path] = ()) -> list[str]:
@@ -104,9 +119,11 @@ def _bwrap_flags(cwd: Path, read_only: Sequence[Path] = ()) -> list[str]:
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        "--tmpfs", "/tmp",
     ]  # fmt: skip
-    for d in _interpreter_dirs_in_tmp():
+    roots = _hidden_roots()
+    for root in roots:
+        flags += ["--tmpfs", root]
+    for d in _interpreter_dirs_hidden(roots):
         flags += ["--ro-bind", d, d]
     return flags + [
         "--unshare-all",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
+from pathlib import Path
 
 import pytest
 
-from densegym.sandbox import Limits, LocalExecutor, bubblewrap_path
+from densegym.sandbox import IsolationUnavailable, Limits, LocalExecutor, UnsafeLocalWarning, bubblewrap_path
 from tests.helpers import require
 
 
@@ -124,3 +126,133 @@ def test_an_interpreter_installed_under_tmp_still_runs_in_the_sandbox(tmp_path):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "True", str(venv)]
+
+
+# ---- isolation is not optional ------------------------------------------------------------------------------
+
+
+def test_unisolated_runs_need_an_explicit_opt_in(monkeypatch):
+    with pytest.raises(ValueError, match="unsafe_local=True"):
+        LocalExecutor(use_bubblewrap=False)
+    # A machine without a working bubblewrap (simulated: the error path only) refuses by default and says
+    # how to install it; unsafe_local=True runs anyway, with a warning.
+    import densegym.sandbox.executor as executor_module
+
+    monkeypatch.setattr(executor_module, "bubblewrap_path", lambda: None)
+    with pytest.raises(IsolationUnavailable, match="apt-get install bubblewrap"):
+        LocalExecutor()
+    with pytest.raises(IsolationUnavailable):
+        LocalExecutor(use_bubblewrap=True, unsafe_local=True)
+    with pytest.warns(UnsafeLocalWarning, match="WITHOUT isolation"):
+        ex = LocalExecutor(unsafe_local=True)
+    assert not ex.isolated
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_the_child_never_sees_the_parents_environment(tmp_path, monkeypatch, isolated):
+    if isolated:
+        require(bubblewrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    monkeypatch.setenv("DENSEGYM_TEST_API_KEY", "sk-not-for-the-agent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsafeLocalWarning)
+        ex = LocalExecutor(use_bubblewrap=isolated, unsafe_local=not isolated)
+    r = ex.run(py("import os; print(sorted(os.environ))"), tmp_path, env={"MINE": "1"})
+    assert r.returncode == 0 and "MINE" in r.output
+    assert "DENSEGYM_TEST_API_KEY" not in r.output
+
+
+def test_sandboxed_code_reaches_no_secret_file_network_or_parent(bwrap, tmp_path):
+    """What the review's agent code did without bubblewrap, tried inside it: read the home directory and the
+    parent's environment through /proc, write to the home directory, reach a loopback listener."""
+    import socket
+
+    secret_value = f"secret-{os.getpid()}"
+    os.environ["DENSEGYM_TEST_SECRET"] = secret_value
+    home_secret = Path.home() / f".densegym-test-secret-{os.getpid()}"
+    home_secret.write_text(secret_value)
+    planted = Path.home() / f".densegym-test-planted-{os.getpid()}"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    code = f"""
+import os, socket
+found = []
+try:
+    found.append(open({str(home_secret)!r}).read())
+except OSError as e:
+    print("home read refused:", type(e).__name__)
+for pid in [p for p in os.listdir('/proc') if p.isdigit()] + [str(os.getppid())]:
+    try:
+        found.append(open(f'/proc/{{pid}}/environ', 'rb').read().decode(errors='replace'))
+    except OSError:
+        pass
+try:
+    open({str(planted)!r}, 'w').write('x')
+except OSError as e:
+    print("home write refused:", type(e).__name__)
+s = socket.socket(); s.settimeout(2)
+try:
+    s.connect(('127.0.0.1', {port}))
+    print("CONNECTED")
+except OSError as e:
+    print("connect refused:", type(e).__name__)
+print("LEAK" if any({secret_value!r} in f for f in found) else "no leak")
+"""
+    try:
+        r = bwrap.run(py(code), tmp_path)
+    finally:
+        listener.close()
+        home_secret.unlink()
+        del os.environ["DENSEGYM_TEST_SECRET"]
+    assert r.returncode == 0, r.output
+    assert "no leak" in r.output and "CONNECTED" not in r.output
+    assert not planted.exists()  # the sandbox's home is an empty tmpfs: a write there never reaches the host
+
+
+def test_a_daemon_holding_the_output_pipe_neither_stalls_the_run_nor_survives_it(tmp_path):
+    """Double fork + setsid, no bubblewrap: the grandchild keeps stdout open and sleeps for ten minutes. The run
+    must return soon after the command ends, and the daemon must be gone."""
+    pid_file = tmp_path / "daemon.pid"
+    code = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "        time.sleep(600)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "print('parent done')\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsafeLocalWarning)
+        ex = LocalExecutor(use_bubblewrap=False, unsafe_local=True)
+    r = ex.run(py(code), tmp_path, limits=Limits(timeout_s=10))
+    assert "parent done" in r.output and not r.timed_out
+    assert r.seconds < 60  # not the daemon's 600 s: the run never waits on a pipe a daemon holds
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_side_channel_and_read_only_paths(bwrap, tmp_path):
+    frozen = tmp_path / "frozen.txt"
+    frozen.write_text("as written")
+    code = (
+        "import os\n"
+        "os.write(int(os.environ['DENSEGYM_CHANNEL_FD']), b'via the channel')\n"
+        "try:\n    open('frozen.txt', 'w').write('changed')\nexcept OSError as e:\n    print('refused', type(e).__name__)\n"
+    )
+    r = bwrap.run(py(code), tmp_path, channel=True, read_only=[frozen])
+    assert r.channel == b"via the channel" and "refused" in r.output and frozen.read_text() == "as written"

@@ -232,7 +232,8 @@ class LSPCodeEnv(TextEnv):
         return (
             f"You are fixing the Python package `{task.package}` ({DOMAINS[task.domain].summary}). It has defects: "
             "some the language server reports, some only the hidden tests reveal. Make every hidden test pass "
-            "and clear every error the checker reports, then submit. Do not delete code to silence the checker: rewards only count when the tests pass.\n"
+            "and clear every error the checker reports, then submit. Do not delete code to silence the checker: rewards only count when the tests pass. "
+            "Suppression comments (# type: ignore, # pyright: ...) are ignored by the checker here.\n"
             f"{actions.HELP}\nAn edit replaces exactly the selected text; to replace a function, select it as a "
             "symbol and give the whole new definition, indented as in the file.\n\n"
             f"Files:\n{files}\n\n{self._diagnostics_text(self._diags)}\n"

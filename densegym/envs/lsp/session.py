@@ -1,7 +1,8 @@
 """One long-lived language server over a workspace: documents kept in sync, restart on crash or hang.
 
 Every ``.py`` file of the workspace is an open document, so the server analyses them from memory and
-a change in one file is seen by the others at once. ``sync`` pushes the workspace's current contents
+a change in one file is seen by the others at once. The server sees each file with its suppression
+comments disarmed (``suppressions.py``): silencing the checker is not fixing the code. ``sync`` pushes the workspace's current contents
 as incremental ``didChange`` notifications (with ``freshness="push"`` it also waits until the server
 has published diagnostics for each new version); ``diagnostics`` returns the current, normalised
 diagnostics of every file, pulled (or, for a server without pull support, the last pushed ones).
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from densegym.envs.lsp.bundles import diagnostic_fact, sorted_diagnostics
 from densegym.envs.lsp.client import LspClient, ServerFailure
 from densegym.envs.lsp.servers import server_spec, server_version
+from densegym.envs.lsp.suppressions import checker_text
 from densegym.sandbox import Workspace
 
 CONFIG_FILE = "pyrightconfig.json"
@@ -69,7 +71,7 @@ class ServerSession:
     def _start(self) -> None:
         self.client = LspClient(self.ws.root, self.spec, timeout_s=self.timeout_s, start_timeout_s=self.start_timeout_s)
         for rel in self.ws.files(".py"):
-            self.client.open(rel, self.ws.read(rel))
+            self.client.open(rel, checker_text(self.ws.read(rel)))
         if self.freshness == "push":  # the first diagnostics of every document, as a pull would give them
             for rel in self.client.docs:
                 self.client.wait_published(rel, 1)
@@ -98,7 +100,7 @@ class ServerSession:
         """Bring the server's documents in line with the workspace and wait for fresh diagnostics."""
 
         def push(client: LspClient) -> None:
-            on_disk = {rel: self.ws.read(rel) for rel in self.ws.files(".py")}
+            on_disk = {rel: checker_text(self.ws.read(rel)) for rel in self.ws.files(".py")}
             created = [r for r in on_disk if r not in client.docs]
             deleted = [r for r in client.docs if r not in on_disk]
             for rel in deleted:
