@@ -73,10 +73,14 @@ class RewardHook:
     Attributes:
         range: the closed interval the component's value lies in, for documentation and checks.
         description: one line saying what the component rewards and what verifies it.
+        farmable: True when the value is a per-state verdict that can be earned again and again without
+            progress (undo and redo a step): fine for comparing the actions of one state, not to be summed
+            over turns. The trainer warns when an estimator that sums rewards over turns gives it weight.
     """
 
     range: tuple[float, float] = (-math.inf, math.inf)
     description: str = ""
+    farmable: bool = False
 
     def __call__(self, t: Transition) -> float:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -14,6 +14,7 @@ from typing import Any
 
 from densegym.trainers.config import TrainerConfig
 from densegym.trainers.estimators import ESTIMATORS, get_estimator
+from densegym.trainers.reward_checks import FarmableRewardWarning
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +23,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'densegym.trainers' has no attribute {name!r}")
 
 
-__all__ = ["ESTIMATORS", "Trainer", "TrainerConfig", "get_estimator"]
+__all__ = ["ESTIMATORS", "FarmableRewardWarning", "Trainer", "TrainerConfig", "get_estimator"]

@@ -41,6 +41,7 @@ from densegym.trainers.distributed import Runtime
 from densegym.trainers.estimators import get_estimator, turn_with_mask
 from densegym.trainers.metrics_log import MetricsLog
 from densegym.trainers.prm import ImplicitPRM
+from densegym.trainers.reward_checks import warn_farmable
 from densegym.trainers.update import policy_update, rows_logprobs
 from densegym.trajectory import Trajectory, TrajectoryWriter
 
@@ -172,6 +173,12 @@ class Trainer:
             env_kwargs=env_kwargs,
         )
         self.hf_agent.batch_size = self.pool.num_envs
+        try:  # a farmable reward component summed by the estimator: say so once, before training on it
+            self.farmable = warn_farmable(self.pool.reward_hooks(), config.reward_weights, config.estimator,
+                                          self.estimator_config)
+        except BaseException:
+            self.pool.close()
+            raise
         self.step = 0
         self.history: list[dict[str, float]] = []
         resume_step = None

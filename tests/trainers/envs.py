@@ -70,3 +70,21 @@ class LetterEnv(TextEnv):
 
     def privileged(self) -> dict:
         return {"answer": "u"}
+
+
+class RepeatedVerdict(RewardHook):
+    """A per-state verdict that can be earned on every turn without progress (the shape of VPR's verdict)."""
+
+    range = (0.0, 1.0)
+    description = "the reply repeats a letter the policy can always repeat"
+    farmable = True
+
+    def __call__(self, t) -> float:
+        return float("u" in t.parsed)
+
+
+class FarmableLetterEnv(LetterEnv):
+    """``LetterEnv`` plus a farmable component ``verdict``, weight 0 by default."""
+
+    def default_rewards(self) -> RewardSet:
+        return RewardSet({**super().default_rewards(), "verdict": (RepeatedVerdict(), 0.0)})
