@@ -14,6 +14,10 @@ its fixed text, so every edit changes the diagnostics):
 
 Both report identical diagnostics (checked on every edit). Memory per env: the resident memory of the
 server's process group plus this process's growth when the env was built and reset.
+
+The hidden-test run, sandboxed (bubblewrap, the default) against unisolated (``unsafe_local=True``), both
+through the same verdict (signed stream, exit status, canaries), on the same workspace, interleaved run by
+run so that machine load falls on both alike; the two give the same verdict (checked on every run).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ import resource
 import statistics
 import subprocess
 import time
+import warnings
 
 from densegym.envs.lsp import LSPCodeEnv
 from densegym.envs.lsp.servers import find_executable, server_version
 from densegym.envs.lsp.tasks import generate
+from densegym.envs.lsp.testrun import run_hidden_tests
+from densegym.sandbox import Limits, LocalExecutor, UnsafeLocalWarning, Workspace
 from densegym.sandbox.processes import live_processes_in_group
 
 TASK = "lsp:inventory:d1:0"
@@ -69,6 +76,34 @@ def _stats(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
     return {"p50_ms": 1000 * statistics.median(xs), "p95_ms": 1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))],
             "mean_ms": 1000 * statistics.fmean(xs), "n": len(xs)}  # fmt: skip
+
+
+def test_runs(n: int) -> dict:
+    """The hidden tests of the defective task, sandboxed and unisolated, alternating."""
+    task = generate(TASK)
+    sandboxed = LocalExecutor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsafeLocalWarning)
+        unisolated = LocalExecutor(use_bubblewrap=False, unsafe_local=True)
+    limits = Limits(timeout_s=60)
+    times: dict[str, list[float]] = {"sandboxed": [], "unisolated": []}
+    verdicts = set()
+    ws = Workspace(task.files)
+    try:
+        for i in range(n):
+            order = [("sandboxed", sandboxed), ("unisolated", unisolated)]
+            for name, executor in order if i % 2 == 0 else order[::-1]:
+                t = time.perf_counter()
+                verdict = run_hidden_tests(ws, task.tests, executor, limits)
+                times[name].append(time.perf_counter() - t)
+                assert not verdict.tampered and verdict.total > 0, verdict.reasons
+                verdicts.add((verdict.passed, verdict.failed, verdict.text))
+    finally:
+        ws.cleanup()
+    assert len(verdicts) == 1, "the sandboxed and unisolated runs disagree"
+    out = {name: _stats(ts) for name, ts in times.items()}
+    out["ratio_sandboxed_over_unisolated_p50"] = out["sandboxed"]["p50_ms"] / out["unisolated"]["p50_ms"]
+    return out
 
 
 def run(edits: int, naive_edits: int) -> dict:
@@ -132,6 +167,7 @@ def run(edits: int, naive_edits: int) -> dict:
         "memory_mib": {"server_group_rss": server_mib, "python_growth": python_mib, "python_peak": peak_mib},
         "reset_first_s": reset_s,
         "reset_again_ms_p50": 1000 * statistics.median(resets),
+        "hidden_test_run": test_runs(max(4, edits // 3)),
     }
 
 
@@ -152,6 +188,14 @@ def table(r: dict) -> str:
         f"memory per env: server process group {r['memory_mib']['server_group_rss']:.0f} MiB RSS, "
         f"python side +{r['memory_mib']['python_growth']:.0f} MiB; first reset (server start + tests) {r['reset_first_s']:.1f} s, "
         f"later resets {r['reset_again_ms_p50']:.0f} ms (p50)",
+        "",
+        "| hidden-test run (same verdict, interleaved) | p50 ms | p95 ms | n |",
+        "|---|---|---|---|",
+        *(f"| {name} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | {s['n']} |" for name, s in (
+            ("sandboxed: bubblewrap (default)", r["hidden_test_run"]["sandboxed"]),
+            ("unisolated: unsafe_local=True", r["hidden_test_run"]["unisolated"]),
+        )),
+        f"ratio sandboxed / unisolated: {r['hidden_test_run']['ratio_sandboxed_over_unisolated_p50']:.2f}x (p50)",
         f"server: {r['machine']['server']}; {r['machine']['cpus']} CPUs, Python {r['machine']['python']}",
     ]  # fmt: skip
     return "\n".join(rows)
