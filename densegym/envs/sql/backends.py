@@ -33,6 +33,23 @@ class QueryTimeout(QueryError):
     pass
 
 
+class Budget:
+    """The time one env step may take, shared by everything the step runs: its query, the comparison of the
+    result with the gold result, and the answer's CTE checks. Each query gets what is left of it
+    (``execute(..., time_s=budget.left())``), and the comparisons check ``deadline``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self.deadline = time.monotonic() + self.seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    @property
+    def spent(self) -> bool:
+        return self.left() <= 0.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per-query limits. ``max_rows`` / ``max_bytes`` cap what is fetched; beyond them the result is truncated."""
@@ -56,7 +73,9 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, (int, float, str)):
         return value
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        # An exact decimal stays exact (PostgreSQL's NUMERIC, DuckDB's DECIMAL): ``match`` compares it
+        # exactly with integers and other decimals; NaN and infinities become floats.
+        return value if value.is_finite() else float(value)
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -79,12 +98,24 @@ class Backend:
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()
 
-    def run(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+    def run(self, sql: str, *, max_rows: int | None = None, time_s: float | None = None) -> QueryResult:
         """Check ``sql`` (raises :class:`QueryRefused`) and execute it (raises :class:`QueryError`)."""
-        return self.execute(check_query(sql, self.dialect), max_rows=max_rows)
+        return self.execute(check_query(sql, self.dialect), max_rows=max_rows, time_s=time_s)
 
-    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+    def execute(self, sql: str, *, max_rows: int | None = None, time_s: float | None = None) -> QueryResult:
+        """Run ``sql`` under the limits; ``time_s`` lowers the time limit for this query (a step's budget)."""
         raise NotImplementedError
+
+    def _time_limit(self, time_s: float | None) -> float:
+        limit = self.limits.time_s if time_s is None else min(self.limits.time_s, time_s)
+        if limit <= 0:
+            raise QueryTimeout("the step's time budget was spent before this query could run")
+        return limit
+
+    def _timeout(self, limit: float) -> QueryTimeout:
+        if limit < self.limits.time_s:
+            return QueryTimeout(f"the query ran past the time limit of its step's remaining budget ({limit:.3g} s)")
+        return QueryTimeout(f"the query ran past the time limit of {limit:g} s")
 
     # Subclasses read the catalog once, at connection time, before the connection is locked down.
     _tables: dict[str, dict[str, str]]
@@ -101,7 +132,7 @@ class Backend:
     def close(self) -> None:
         raise NotImplementedError
 
-    def _fetch(self, fetchmany, max_rows: int | None, deadline: float) -> tuple[list[tuple], bool]:
+    def _fetch(self, fetchmany, max_rows: int | None, deadline: float, limit: float) -> tuple[list[tuple], bool]:
         cap = self.limits.max_rows if max_rows is None else min(max_rows, self.limits.max_rows)
         rows: list[tuple] = []
         size, chunk = 0, 16
@@ -116,7 +147,7 @@ class Backend:
                     return rows, True
                 rows.append(row)
             if time.monotonic() > deadline:
-                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s")
+                raise self._timeout(limit)
             # Size the next batch so that it cannot overshoot the byte cap by much: wide rows come a few
             # at a time, narrow ones up to a thousand.
             room = (self.limits.max_bytes - size) / max(1.0, size / len(rows))
@@ -185,16 +216,17 @@ class SQLiteBackend(Backend):
         }
         return tables
 
-    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
-        self._deadline = deadline = time.monotonic() + self.limits.time_s
+    def execute(self, sql: str, *, max_rows: int | None = None, time_s: float | None = None) -> QueryResult:
+        limit = self._time_limit(time_s)
+        self._deadline = deadline = time.monotonic() + limit
         cur = self.con.cursor()
         try:
             cur.execute(sql)
             columns = tuple(d[0] for d in cur.description or ())
-            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline, limit)
         except sqlite3.Error as exc:
             if time.monotonic() > deadline:
-                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+                raise self._timeout(limit) from None
             message = str(exc)
             if "not authorized" in message or "prohibited" in message:
                 message += " (the database is read-only: only SELECT queries may run)"
@@ -267,8 +299,9 @@ class DuckDBBackend(Backend):
         }
         return out
 
-    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+    def execute(self, sql: str, *, max_rows: int | None = None, time_s: float | None = None) -> QueryResult:
         duckdb = self._duckdb
+        limit = self._time_limit(time_s)
         try:
             statements = duckdb.extract_statements(sql)
         except duckdb.Error as exc:
@@ -276,21 +309,21 @@ class DuckDBBackend(Backend):
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             kinds = ", ".join(s.type.name for s in statements) or "nothing"
             raise QueryRefused(f"DuckDB reads this as {kinds}; only one SELECT statement may run.")
-        deadline = time.monotonic() + self.limits.time_s
+        deadline = time.monotonic() + limit
         # A cursor per query: closing it ends a result that the row cap left unfinished (an infinite
         # recursive CTE keeps running in the background otherwise and blocks the next query).
         cur = self.con.cursor()
-        timer = threading.Timer(self.limits.time_s, cur.interrupt)
+        timer = threading.Timer(limit, cur.interrupt)
         timer.start()
         try:
             cur.execute(sql)
             columns = tuple(d[0] for d in cur.description or ())
-            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+            rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline, limit)
         except duckdb.InterruptException:
-            raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+            raise self._timeout(limit) from None
         except duckdb.Error as exc:
             if time.monotonic() > deadline:
-                raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+                raise self._timeout(limit) from None
             raise QueryError(str(exc).split("\n\nLINE")[0]) from None
         except (OverflowError, MemoryError, ValueError) as exc:
             raise QueryError(f"{type(exc).__name__}: {exc}") from None
@@ -343,10 +376,11 @@ class PostgresBackend(Backend):
             self._foreign_keys = {(t, col): f"{ref}.{ref_col}" for t, col, ref, ref_col in cur.fetchall()}
         self.con.rollback()
 
-    def execute(self, sql: str, *, max_rows: int | None = None) -> QueryResult:
+    def execute(self, sql: str, *, max_rows: int | None = None, time_s: float | None = None) -> QueryResult:
         psycopg = self._psycopg
-        deadline = time.monotonic() + self.limits.time_s
-        ms = max(1, int(self.limits.time_s * 1000))
+        limit = self._time_limit(time_s)
+        deadline = time.monotonic() + limit
+        ms = max(1, int(limit * 1000))
         self._n += 1
         try:
             self.con.execute("SET TRANSACTION READ ONLY")
@@ -355,9 +389,9 @@ class PostgresBackend(Backend):
             with self.con.cursor(name=f"densegym_q{self._n}") as cur:
                 cur.execute(sql)
                 columns = tuple(d.name for d in cur.description or ())
-                rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline)
+                rows, truncated = self._fetch(cur.fetchmany, max_rows, deadline, limit)
         except psycopg.errors.QueryCanceled:
-            raise QueryTimeout(f"the query ran past the time limit of {self.limits.time_s:g} s") from None
+            raise self._timeout(limit) from None
         except psycopg.Error as exc:
             diag = getattr(exc, "diag", None)
             message = (diag.message_primary if diag is not None and diag.message_primary else str(exc)).strip()
@@ -385,6 +419,6 @@ def open_backend(kind: str, target: str | Path, limits: Limits | None = None) ->
 
 
 __all__ = [
-    "Backend", "DuckDBBackend", "Limits", "PostgresBackend", "QueryError", "QueryRefused", "QueryResult",
+    "Backend", "Budget", "DuckDBBackend", "Limits", "PostgresBackend", "QueryError", "QueryRefused", "QueryResult",
     "QueryTimeout", "SQLiteBackend", "open_backend", "plain",
 ]
