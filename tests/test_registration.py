@@ -105,6 +105,7 @@ def test_register_envs_idiom():
         import glob, json, os
         import gymnasium as gym
         import densegym
+        import densegym.sandbox
         gym.register_envs(densegym)
         from densegym.envs.registration import ENVS
 
@@ -119,7 +120,7 @@ def test_register_envs_idiom():
         for e in ENVS:
             try:
                 env = gym.make(e.id)
-            except ImportError as exc:  # the family's extra is not installed
+            except (ImportError, densegym.sandbox.IsolationUnavailable) as exc:  # an extra, or bubblewrap, is missing
                 missing[e.id] = str(exc)
                 continue
             u = env.unwrapped
@@ -134,7 +135,7 @@ def test_register_envs_idiom():
         """
     )
     for env_id, message in out["missing"].items():
-        require(False, f"{env_id} ({message})", "pip install 'densegym[all]'")
+        require(False, f"{env_id} ({message})", "pip install 'densegym[all]' and apt-get install bubblewrap")
     made = {i: (cls, probe) for i, cls, probe in out["made"]}
     assert set(made) == {e.id for e in ENVS}
     if out["proc"]:

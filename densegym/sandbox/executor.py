@@ -17,6 +17,7 @@ never the parent's.
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import secrets
@@ -80,8 +81,12 @@ _MAX_CHANNEL_BYTES = 16 << 20
 def bubblewrap_path() -> str | None:
     """The ``bwrap`` binary when it is installed and can create a sandbox here, else ``None``."""
     path = shutil.which("bwrap")
-    if path is None:
-        return None
+    return path if path is not None and _bubblewrap_works(path) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _bubblewrap_works(path: str) -> bool:
+    """One probe per binary and process: every env that runs tests asks, and the answer does not change."""
     try:
         probe = subprocess.run(
             [path, *_bwrap_flags(Path("/tmp")), "--chdir", "/", "true"],
@@ -89,8 +94,8 @@ def bubblewrap_path() -> str | None:
             timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    return path if probe.returncode == 0 else None
+        return False
+    return probe.returncode == 0
 
 
 def _hidden_roots() -> list[str]:

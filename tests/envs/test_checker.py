@@ -38,6 +38,9 @@ def require_family(env_id: str) -> None:
         except ImportError:
             require(False, "pygls and lsprotocol", "pip install 'densegym[lsp]'")
         require(server_available("basedpyright"), "the basedpyright language server", "pip install 'densegym[lsp]'")
+        from densegym.sandbox import bubblewrap_path
+
+        require(bubblewrap_path() is not None, "bubblewrap (isolates the hidden tests)", "apt-get install bubblewrap")
 
 
 def test_every_family_is_checked():
