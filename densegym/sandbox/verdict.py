@@ -254,10 +254,10 @@ def read_verdict(result: ExecResult, key: bytes, suite: Suite, test_file: str = 
     # nothing by faking one.
     signalled = not cut and result.returncode is not None and not 0 <= result.returncode < 128
     records, reasons = _records(result.channel, key, finished_cleanly=not (cut or signalled))
-    everyone = set(suite.names) | suite.canaries
-    calls: dict[str, list[str]] = {}
-    failed_phase: set[str] = set()
-    texts: dict[str, str] = {}
+    everyone = set(suite.names) | suite.canaries  # test functions; a parametrized one reports several items
+    calls: dict[str, list[str]] = {}  # item -> outcomes of its call phase
+    failed_phase: set[str] = set()  # functions with an item that failed in any phase
+    texts: dict[str, str] = {}  # function -> its first failure's text
     collected: list[str] | None = None
     collect_errors: list[str] = []
     finish: dict | None = None
@@ -268,16 +268,17 @@ def read_verdict(result: ExecResult, key: bytes, suite: Suite, test_file: str = 
             reasons.append(f"a {ev!r} record came after the session finished")
             continue
         if ev == "collected":
-            collected = list(record.get("tests") or [])
+            collected = [str(t) for t in record.get("tests") or []]
         elif ev == "collect_error":
             collect_errors.append(str(record.get("text", "")))
         elif ev == "report":
-            test = str(record.get("test"))
+            item = str(record.get("test"))
+            test = _function(item)
             if test not in everyone:
                 reasons.append(f"a report for a test the suite does not have ({test})")
                 continue
             if record.get("when") == "call":
-                calls.setdefault(test, []).append(str(record.get("outcome")))
+                calls.setdefault(item, []).append(str(record.get("outcome")))
             if record.get("outcome") == "failed":
                 failed_phase.add(test)
                 texts.setdefault(test, str(record.get("text", "")))
@@ -286,8 +287,10 @@ def read_verdict(result: ExecResult, key: bytes, suite: Suite, test_file: str = 
         elif ev != "start":
             reasons.append(f"an unknown record {ev!r}")
 
-    passing = {t for t, outcomes in calls.items() if outcomes == ["passed"] and t not in failed_phase}
-    reasons += [f"test reported {len(o)} times" for t, o in calls.items() if len(o) > 1]
+    called = {_function(i) for i in calls}
+    failing_items = {_function(i) for i, outcomes in calls.items() if outcomes != ["passed"]}
+    passing = called - failing_items - failed_phase
+    reasons += [f"a test reported {len(o)} times" for o in calls.values() if len(o) > 1]
     if not (cut or crashed):
         if finish is None:
             reasons.append(f"pytest exited (code {result.returncode}) without finishing its session")
@@ -296,10 +299,10 @@ def read_verdict(result: ExecResult, key: bytes, suite: Suite, test_file: str = 
             if status != result.returncode:
                 reasons.append(f"pytest announced exit status {status} but the process exited with {result.returncode}")
             if not collect_errors:
-                if collected is None or set(collected) != everyone:
+                if collected is None or {_function(i) for i in collected} != everyone:
                     reasons.append("the run collected other tests than the suite's")
-                elif set(calls) != everyone:
-                    reasons.append(f"{len(everyone - set(calls))} collected test(s) never reported")
+                elif set(calls) != set(collected):
+                    reasons.append(f"{len(set(collected) - set(calls))} collected test(s) never reported")
             if result.returncode == 0 and suite.canaries:
                 reasons.append("pytest reported success, which the suite's known-failing tests rule out")
     if passing & suite.canaries:
@@ -308,7 +311,7 @@ def read_verdict(result: ExecResult, key: bytes, suite: Suite, test_file: str = 
     tampered = bool(reasons)
     real = suite.real_names
     passed = () if (tampered or cut or crashed) else tuple(suite.names[t] for t in suite.names if t in passing)
-    text = _agent_text(suite, calls, passing, texts, collect_errors, result, test_file)
+    text = _agent_text(suite, called, passing, texts, collect_errors, result, test_file)
     return Verdict(
         passed=tuple(sorted(passed)),
         failed=tuple(sorted(set(real) - set(passed))),
@@ -328,6 +331,11 @@ def _real_text(text: str, suite: Suite, test_file: str) -> str:
         text = re.sub("|".join(map(re.escape, suite.names)), lambda m: suite.names[m.group(0)], text)
     pattern = re.escape(test_file) + r":(\d+)"
     return re.sub(pattern, lambda m: f"{test_file}:{suite.line_map.get(int(m.group(1)), '?')}", text)
+
+
+def _function(item: str) -> str:
+    """The test function of a pytest item name (``test_x[case-1]`` -> ``test_x``)."""
+    return item.split("[", 1)[0]
 
 
 def _agent_text(suite: Suite, calls, passing, texts, collect_errors, result: ExecResult, test_file: str) -> str:

@@ -236,3 +236,16 @@ def test_a_crash_is_not_called_tampering(executor, logic_task):
     attack = "import os as _o, signal as _s\n_o.kill(_o.getpid(), _s.SIGKILL)\n"
     verdict = run(executor, with_attack(logic_task, attack), logic_task.tests)
     assert verdict.crashed and not verdict.tampered and verdict.passed == ()
+
+
+def test_parametrized_tests_pass_only_when_every_case_passes(executor):
+    package = {"calc/__init__.py": "def double(x):\n    return x * 2 if x < 3 else x * 3\n"}
+    tests = (
+        "import pytest\nfrom calc import double\n\n\n"
+        "@pytest.mark.parametrize('x', [0, 1, 2])\ndef test_small(x):\n    assert double(x) == 2 * x\n\n\n"
+        "@pytest.mark.parametrize('x', [1, 5])\ndef test_any(x):\n    assert double(x) == 2 * x\n\n\n"
+        "def test_four():\n    assert double(2) == 4\n"
+    )
+    verdict = run(executor, package, tests)
+    assert not verdict.tampered, verdict.reasons
+    assert verdict.passed == ("test_four", "test_small") and verdict.failed == ("test_any",)
