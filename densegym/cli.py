@@ -268,7 +268,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(_summary_table(summaries))
     print(
         "\nprogress sums to 1 for every solved level (potential-based); optimal = VPR verdict per turn "
-        "(+1 optimal, 0 legal, -1 invalid); deadlock = -1 when a turn made the level unsolvable."
+        "(+1 optimal, 0 legal, -1 invalid; 1 less when the turn starts behind the episode's best distance, so "
+        "it cannot be farmed); deadlock = -1 when a turn made the level unsolvable."
     )
     print("\nThe first turns of a random episode, reward by component:")
     for i, t in enumerate(turns):
