@@ -23,9 +23,13 @@ def _tree(sql: str, dialect: str) -> exp.Expression | None:
 
 
 def canonical(sql: str, dialect: str) -> str:
-    """One spelling per query up to whitespace, keyword case and identifier case (for ``redundancy``)."""
+    """One spelling per query up to comments, whitespace, keyword case and identifier case (for
+    ``redundancy``): sqlglot's parse regenerated in the dialect without comments, or, when sqlglot cannot
+    parse it, the text with its whitespace collapsed."""
     tree = _tree(sql, dialect)
-    return _WS.sub(" ", sql.strip()) if tree is None else tree.sql(dialect=dialect, normalize=True)
+    if tree is None:
+        return _WS.sub(" ", sql.strip())
+    return tree.sql(dialect=dialect, normalize=True, comments=False)
 
 
 def has_quoted_identifiers(sql: str, dialect: str) -> bool:
@@ -66,24 +70,59 @@ def unknown_names(sql: str, dialect: str, tables: dict[str, dict[str, str]]) -> 
     return []
 
 
-def cte_prefixes(sql: str, dialect: str) -> list[str]:
-    """For ``WITH c1 AS (...), ..., ck AS (...) q``: the queries "the first i CTEs, then one row of ci".
+def _names_read(node: exp.Expression) -> set[str]:
+    """The unqualified table names ``node`` reads, less the CTEs it defines inside itself."""
+    local = {c.alias_or_name.lower() for c in node.find_all(exp.CTE)}
+    return {t.name.lower() for t in node.find_all(exp.Table)
+            if t.name and isinstance(t.this, exp.Identifier) and not t.db} - local
 
-    Reward-SQL's chain of CTEs treats each CTE as one reasoning step; a step is verified by executing it.
+
+def cte_steps(sql: str, dialect: str, tables: dict[str, dict[str, str]] | list[str]) -> tuple[list[str], int]:
+    """Reward-SQL's chain of CTEs, counting only steps that carry weight: ``(queries, n_ctes)``.
+
+    For ``WITH c1 AS (...), ..., ck AS (...) q``, ``n_ctes`` is k and ``queries`` holds, for each CTE that
+    counts, "the first i CTEs, then one row of ci" (a step is verified by executing it). A CTE counts when
+    the final query depends on it (reads it, or reads a CTE that reads it, transitively) and it reads at
+    least one of the database's tables (``tables``), directly or through the CTEs it reads. A CTE the final
+    query never reads, or one built from constants alone (``a AS (SELECT 1)``), is not a step of the answer.
     """
     tree = _tree(sql, dialect)
     if tree is None:
-        return []
+        return [], 0
     with_ = tree.args.get("with") or tree.args.get("with_")
     if not isinstance(with_, exp.With):
-        return []
+        return [], 0
     ctes = list(with_.expressions)
+    names = [c.alias_or_name.lower() for c in ctes]
+    real = {t.lower() for t in tables}
+    reads_cte: list[set[int]] = []
+    reads_real: list[bool] = []
+    for i, cte in enumerate(ctes):
+        read = _names_read(cte.this)
+        visible = {n: k for k, n in enumerate(names[: i + 1])}  # a CTE sees those before it (and itself)
+        reads_cte.append({visible[n] for n in read if n in visible and visible[n] != i})
+        reads_real.append(any(n in real and n not in visible for n in read))
+    final = tree.copy()
+    final.set("with", None)
+    final.set("with_", None)
+    frontier = [names.index(n) for n in _names_read(final) if n in names]
+    used: set[int] = set()
+    while frontier:
+        k = frontier.pop()
+        if k not in used:
+            used.add(k)
+            frontier.extend(reads_cte[k])
+
+    def grounded(k: int, seen: frozenset = frozenset()) -> bool:
+        return reads_real[k] or any(grounded(d, seen | {k}) for d in reads_cte[k] if d not in seen)
+
     head = "WITH RECURSIVE " if with_.args.get("recursive") else "WITH "
     out = []
     for i, cte in enumerate(ctes):
-        defs = ", ".join(c.sql(dialect=dialect) for c in ctes[: i + 1])
-        out.append(f"{head}{defs} SELECT 1 FROM {exp.to_identifier(cte.alias_or_name).sql(dialect=dialect)} LIMIT 1")
-    return out
+        if i in used and grounded(i):
+            defs = ", ".join(c.sql(dialect=dialect) for c in ctes[: i + 1])
+            out.append(f"{head}{defs} SELECT 1 FROM {exp.to_identifier(cte.alias_or_name).sql(dialect=dialect)} LIMIT 1")
+    return out, len(ctes)
 
 
 def tables_in(sql: str, dialect: str) -> list[str]:

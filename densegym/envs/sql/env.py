@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag
-from densegym.envs.sql.analysis import canonical, cte_prefixes, has_quoted_identifiers, tables_in, unknown_names
-from densegym.envs.sql.backends import Backend, Limits, QueryError, QueryRefused, QueryResult, open_backend
+from densegym.envs.sql.analysis import canonical, cte_steps, has_quoted_identifiers, tables_in, unknown_names
+from densegym.envs.sql.backends import (Backend, Budget, Limits, QueryError, QueryRefused, QueryResult, QueryTimeout,
+                                        open_backend)
 from densegym.envs.sql.guard import check_query
-from densegym.envs.sql.match import partial_match, results_match
+from densegym.envs.sql.match import MatchTimeout, partial_match, results_match
 from densegym.envs.sql.materialize import ensure_duckdb, ensure_postgres, ensure_sqlite
+from densegym.envs.sql.questions import is_ordered
 from densegym.envs.sql.rewards import SQLView, default_reward_set
 from densegym.envs.sql.schemas import SCHEMAS
 from densegym.envs.sql.tasks import Database, SQLTask, bundled_task_ids, generated_task
@@ -130,9 +132,11 @@ class SQLEnv(TextEnv):
         super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
         self._backends: dict[str, Backend] = {}
         self._gold: dict[str, QueryResult] = {}
+        self._ordered: dict[str, bool] = {}
         self.backend: Backend | None = None
         self._seen: tuple[str, ...] = ()
         self._phi, self._answered = 0.0, False
+        self._queries = 0
         self._last_obs = ""
 
     def _task_list(self, tasks, schemas, difficulties) -> list[str | SQLTask]:
@@ -204,6 +208,9 @@ class SQLEnv(TextEnv):
                 raise RuntimeError(f"the gold result of task {task.id} exceeds the row/byte caps "
                                    f"(max_rows={self.limits.max_rows}, max_bytes={self.limits.max_bytes}): raise them")
             self._gold[task.id] = gold
+            # A task that does not say whether order matters takes it from its gold query (a top-level ORDER BY).
+            self._ordered[task.id] = task.ordered if task.ordered is not None else is_ordered(
+                task.gold_sql, self.backend.dialect)
 
     # ---- state --------------------------------------------------------------------------------
 
@@ -261,7 +268,7 @@ class SQLEnv(TextEnv):
     def privileged(self) -> dict[str, Any]:
         task = self.task
         return {"gold_sql": task.gold_sql, "difficulty": task.difficulty, "template": task.template,
-                "ordered": task.ordered, "phi": self._phi}
+                "ordered": self._ordered[task.id], "phi": self._phi}
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -283,11 +290,20 @@ class SQLEnv(TextEnv):
         except QueryRefused as exc:
             raise ActionError(f"query refused: {exc}") from None
 
+    def _run(self, sql: str, budget: Budget, *, max_rows: int | None = None) -> QueryResult:
+        """One query of this step, under what is left of the step's budget."""
+        self._queries += 1
+        return self.backend.execute(sql, max_rows=max_rows, time_s=budget.left())
+
     def apply_action(self, parsed: tuple[str, str]) -> StepOutcome:
         kind, sql = parsed
-        backend, gold = self.backend, self._gold[self.task.id]
+        backend, gold, ordered = self.backend, self._gold[self.task.id], self._ordered[self.task.id]
+        # One time budget for everything this step runs: its query, the comparison with the gold result,
+        # the answer's CTE checks. What the budget does not reach is skipped and earns nothing.
+        budget, skipped = Budget(self.limits.time_s), []
+        self._queries = 0
         try:
-            result, error = backend.execute(sql), None
+            result, error = self._run(sql, budget), None
         except QueryRefused as exc:
             raise ActionError(f"query refused: {exc}") from None
         except QueryError as exc:
@@ -296,29 +312,47 @@ class SQLEnv(TextEnv):
         info: dict[str, Any] = {
             "executed": error is None,
             "schema_ok": self._schema_ok(sql, error is None),
-            "repeated": key in self._seen,
+            # Submitting a query that already ran is the good habit of checking it first, not a repeat.
+            "repeated": kind == "sql" and key in self._seen,
             "truncated": bool(result and result.truncated),
         }
         if key not in self._seen:
             self._seen = self._seen + (key,)
-        phi = self._phi
-        if result is not None:
-            phi = 0.0 if result.truncated else partial_match(result.rows, gold.rows, ordered=self.task.ordered)
+        matched, phi = False, (self._phi if kind == "sql" else 0.0)
+        if result is not None and result.truncated:
+            phi = 0.0
+        elif result is not None:
+            try:
+                matched = results_match(result.rows, gold.rows, ordered=ordered, deadline=budget.deadline)
+            except MatchTimeout:
+                skipped += ["outcome", "progress"] if kind == "answer" else ["progress"]
+            else:
+                try:
+                    phi = partial_match(result.rows, gold.rows, ordered=ordered, deadline=budget.deadline,
+                                        matched=matched)
+                except MatchTimeout:
+                    skipped.append("progress")
+        info["cte_steps"] = 0.0
+        if kind == "answer" and matched:
+            info["cte_steps"] = self._cte_score(sql, budget, skipped)
+        info["budget_spent"] = bool(skipped) or (error is not None and budget.spent)
+        info["skipped"] = ",".join(skipped)
+        info["queries_run"] = self._queries
         if kind == "sql":
             self._phi = phi
             obs = self._show(result, error)
+            if skipped:
+                obs += "\n(the step's time budget ran out before this result was compared with the expected one)"
             self._last_obs = obs
             return StepOutcome(obs, info=info)
 
-        matched = result is not None and not result.truncated and results_match(
-            result.rows, gold.rows, ordered=self.task.ordered)
-        steps = cte_prefixes(sql, backend.dialect)
-        info["cte_steps"] = self._cte_score(steps) if steps and error is None else 0.0
-        self._phi = phi if result is not None else 0.0
+        self._phi = phi
         self._answered = True
         verdict = "correct: its result matches the expected result." if matched else (
             "not correct: its result differs from the expected result." if error is None
             else f"not correct: it failed with {error}")
+        if "outcome" in skipped:
+            verdict = "not judged correct: the step's time budget ran out before its result was compared."
         obs = f"Answer submitted. It is {verdict}"
         self._last_obs = obs
         return StepOutcome(obs, terminated=True, success=matched, outcome=1.0 if matched else 0.0, info=info)
@@ -331,14 +365,25 @@ class SQLEnv(TextEnv):
             return True
         return not unknown_names(sql, backend.dialect, backend.table_columns())
 
-    def _cte_score(self, prefixes: list[str]) -> float:
+    def _cte_score(self, sql: str, budget: Budget, skipped: list[str]) -> float:
+        """``cte_steps`` of a correct answer: the share of its CTEs that count (the final query depends on
+        them and they read the database, see ``analysis.cte_steps``) and execute with a row, out of all its
+        CTEs, so that CTEs that do not carry the answer dilute the score instead of adding to it."""
+        queries, n = cte_steps(sql, self.backend.dialect, self.backend.table_columns())
         ok = 0
-        for query in prefixes:
+        for query in queries:
+            if budget.spent:
+                skipped.append("cte_steps")
+                break
             try:
-                ok += bool(self.backend.execute(query, max_rows=1).rows)
+                ok += bool(self._run(query, budget, max_rows=1).rows)
+            except QueryTimeout:
+                if budget.spent:
+                    skipped.append("cte_steps")
+                    break
             except (QueryError, QueryRefused):
                 pass
-        return ok / len(prefixes)
+        return ok / n if n else 0.0
 
     def _show(self, result: QueryResult | None, error: str | None) -> str:
         if error is not None:
@@ -376,6 +421,7 @@ class SQLEnv(TextEnv):
             backend.close()
         self._backends.clear()
         self._gold.clear()
+        self._ordered.clear()
         self.backend = None
         super().close()
 

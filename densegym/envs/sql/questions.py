@@ -515,14 +515,18 @@ TEMPLATES: dict[str, tuple[str, Template]] = {
 DIFFICULTIES = ("easy", "medium", "hard", "extra")
 
 
-def is_ordered(sql: str) -> bool:
-    """Whether the query orders its result at the top level (Spider's rule for order-sensitive matching)."""
+def is_ordered(sql: str, dialect: str = "sqlite") -> bool:
+    """Whether the query orders its result at the top level (a top-level ``ORDER BY``, of a SELECT or of a
+    set operation), the rule densegym uses for order-sensitive matching (Spider looks for the words
+    ``order by`` anywhere in the query)."""
     import sqlglot
 
     try:
-        tree = sqlglot.parse_one(sql, read="sqlite")
+        tree = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.SqlglotError:
-        return " order by " in sql.lower()
+        return " order by " in " ".join(sql.lower().split())
+    while isinstance(tree, sqlglot.exp.Subquery) and tree.args.get("order") is None:
+        tree = tree.this  # (SELECT ... ORDER BY ...) in parentheses
     return tree.args.get("order") is not None
 
 

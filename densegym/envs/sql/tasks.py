@@ -46,7 +46,9 @@ class SQLTask:
     db: Database
     difficulty: str = "unknown"
     template: str = ""
-    ordered: bool = False
+    # Whether row order matters; None (the default): the env reads it from the gold query (a top-level
+    # ORDER BY, ``questions.is_ordered``).
+    ordered: bool | None = None
     evidence: str = ""  # BIRD's external knowledge, shown with the question
 
 

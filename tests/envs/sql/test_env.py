@@ -70,15 +70,20 @@ def test_execution_schema_and_redundancy_components(env):
     assert _components(info)["schema"] == 0.0  # the catalog may be explored
 
 
-def test_cte_steps_scores_each_cte_of_the_submitted_chain(env):
+def test_cte_steps_scores_each_cte_of_a_correct_chain(env):
     env.reset(options={"task": TASK})
+    gold = env.task.gold_sql
     chain = ("WITH cheap AS (SELECT * FROM products WHERE price < 0), named AS (SELECT name, price FROM products) "
              "SELECT * FROM named")
     _, _, term, _, info = env.step(f"<answer>{chain}</answer>")
-    assert term and _components(info)["cte_steps"] == 0.5  # 'cheap' is empty, 'named' has rows
-    assert _components(info)["outcome"] == 0.0
+    assert term and _components(info)["outcome"] == 0.0
+    assert _components(info)["cte_steps"] == 0.0  # a wrong answer's CTEs earn nothing
     env.reset(options={"task": TASK})
-    gold = env.task.gold_sql
+    chain = (f"WITH cheap AS (SELECT * FROM products WHERE price < 0), g AS ({gold}) "
+             "SELECT * FROM g WHERE NOT EXISTS (SELECT 1 FROM cheap)")
+    _, _, term, _, info = env.step(f"<answer>{chain}</answer>")
+    assert info["success"] and _components(info)["cte_steps"] == 0.5  # 'cheap' is empty, 'g' has rows
+    env.reset(options={"task": TASK})
     _, _, _, _, info = env.step(f"<sql>WITH g AS ({gold}) SELECT * FROM g</sql>")
     assert _components(info)["cte_steps"] == 0.0  # only a submission is scored
     _, _, _, _, info = env.step(f"<answer>WITH g AS ({gold}) SELECT * FROM g</answer>")
