@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -154,12 +156,16 @@ def _recv(conn: Any) -> Any:
     return pickle.loads(conn.recv_bytes())
 
 
-def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
+def _worker_main(conn: Any, factory: Any, n_envs: int, ledger: str | None = None) -> None:
     """A worker's loop: build its envs, then answer commands until told to close.
 
     Commands are ``(call_id, cmd, items)``; answers ``(kind, call_id, payload)`` with the id of the command
     they answer. The worker first makes its own process group, so that the parent can end it together with
-    every process its envs started."""
+    every process its envs started, and writes what its envs leave outside it to ``ledger``
+    (:mod:`densegym.leftovers`), so that the parent can remove that too when it kills the worker."""
+    from densegym import leftovers
+
+    leftovers.set_ledger(ledger)
     try:
         os.setpgrp()
     except OSError:  # pragma: no cover - already a group leader
@@ -183,10 +189,11 @@ def _worker_main(conn: Any, factory: Any, n_envs: int) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, factory: Any, slots: list[int], start_timeout: float):
+    def __init__(self, ctx: Any, factory: Any, slots: list[int], start_timeout: float, ledger: str | None = None):
         self.slots = slots
+        self.ledger = ledger
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, factory, len(slots)), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, factory, len(slots), ledger), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -215,6 +222,10 @@ class _Worker:
         self.process.join(timeout=5)
         if pid is not None:
             kill_group_and_wait(pid, timeout_s=5.0)  # anything started in that moment
+        if self.ledger is not None:  # what its envs started outside its group: servers, temp dirs, cgroups
+            from densegym import leftovers
+
+            leftovers.sweep(self.ledger)
         self.conn.close()
 
 
@@ -393,10 +404,14 @@ class EnvPool(SlotPool):
     ):
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
         self._ctx = mp.get_context(start_method)
+        self._ledgers = tempfile.mkdtemp(prefix="densegym-pool-")
+        self._started = 0
         self._start_workers()
 
     def _start_worker(self, slots: list[int]) -> _Worker:
-        return _Worker(self._ctx, self._factory, slots, self.start_timeout)
+        self._started += 1
+        ledger = os.path.join(self._ledgers, f"worker-{self._started}.jsonl")
+        return _Worker(self._ctx, self._factory, slots, self.start_timeout, ledger)
 
     def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
         results: dict[int, Any] = {}
@@ -453,3 +468,6 @@ class EnvPool(SlotPool):
                 pass
             worker.process.join(timeout=5)
             worker.kill()  # the worker's process group too: what its envs started and left running
+        ledgers = getattr(self, "_ledgers", None)
+        if ledgers is not None:
+            shutil.rmtree(ledgers, ignore_errors=True)

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from densegym import leftovers
 from densegym.sandbox.cgroups import pids_cgroup
 
 
@@ -264,6 +265,7 @@ class LocalExecutor:
         # not bind root, which the pids cgroup (when this process may create one) does.
         nproc = _processes_of_this_user() + lim.extra_processes
         group = pids_cgroup(lim.extra_processes)
+        owned = leftovers.own("cgroup", str(group.path)) if group is not None else None
 
         def limit_child() -> None:
             if group is not None:
@@ -280,6 +282,7 @@ class LocalExecutor:
         finally:
             if group is not None:
                 group.destroy()
+                leftovers.release(owned)
             if self.bwrap is None:  # bubblewrap's PID namespace already took every process with it
                 for pid in _processes_marked(marker):
                     _kill(pid)

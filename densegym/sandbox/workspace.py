@@ -18,6 +18,13 @@ import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
+from densegym import leftovers
+
+
+def _remove_dir(path: str, token: int | None) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    leftovers.release(token)
+
 
 class PathEscape(ValueError):
     """A path that would leave the workspace, or that the workspace protects."""
@@ -48,7 +55,7 @@ class Workspace:
         # Resolve once: on some systems the temp dir itself sits behind a symlink (/tmp -> /private/tmp).
         self.root = Path(self._tmp).resolve()
         # A workspace that is never cleaned up still goes when collected or at interpreter exit.
-        self._remove = weakref.finalize(self, shutil.rmtree, self._tmp, True)
+        self._remove = weakref.finalize(self, _remove_dir, self._tmp, leftovers.own("dir", self._tmp))
         self.protected = frozenset(protected)
         self.max_file_bytes = int(max_file_bytes)
         for rel, text in (files or {}).items():

@@ -25,6 +25,7 @@ from typing import Any
 from lsprotocol import types as T
 from pygls.lsp.client import LanguageClient
 
+from densegym import leftovers
 from densegym.envs.lsp.positions import minimal_change, to_lsp
 from densegym.envs.lsp.servers import ServerSpec, find_executable
 from densegym.sandbox.processes import kill_group_and_wait
@@ -45,6 +46,12 @@ def _converter() -> Any:
     )
     return converter
 
+
+
+def _reap(pid: int, owned: int | None) -> None:
+    """Kill the server's process group and wait for it; then the pool need not (``leftovers``)."""
+    kill_group_and_wait(pid, 5.0)
+    leftovers.release(owned)
 
 class ServerFailure(RuntimeError):
     """The language server died, hung past a deadline, or answered with an error."""
@@ -136,7 +143,7 @@ class LspClient:
         self.pid = client._server.pid if client._server else None
         if self.pid is not None:
             # An env that is never closed still takes its server down when collected or at exit.
-            self._reaper = weakref.finalize(self, kill_group_and_wait, self.pid, 5.0)
+            self._reaper = weakref.finalize(self, _reap, self.pid, leftovers.own("process_group", self.pid))
         caps = T.ClientCapabilities(
             general=T.GeneralClientCapabilities(position_encodings=[T.PositionEncodingKind.Utf16]),
             text_document=T.TextDocumentClientCapabilities(

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from densegym import leftovers
 from densegym.sandbox import Limits, LocalExecutor, Workspace
 from densegym.sandbox.verdict import Verdict, prepare_suite, run_suite
 
@@ -31,12 +32,14 @@ def count_tests(source: str) -> list[str]:
 
 def run_hidden_tests(workspace: Workspace, tests: str, executor: LocalExecutor, limits: Limits) -> Verdict:
     run_dir = Path(tempfile.mkdtemp(prefix="densegym-tests-"))
+    owned = leftovers.own("dir", str(run_dir))
     try:
         workspace.copy_to(run_dir)
         verdict = run_suite(executor, run_dir, prepare_suite(tests), limits, HIDDEN_TEST_FILE)
         return replace(verdict, text=stable_output(verdict.text, run_dir))
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+        leftovers.release(owned)
 
 
 _DURATION = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?(?=(?: =+)?$)", re.M)

@@ -1,0 +1,126 @@
+"""What an env leaves outside its own process, written down so that its pool can remove it after a crash.
+
+An env worker that is killed (a step timeout, a crash, SIGKILL) never runs ``close()``: a temp dir, a
+language server in its own session, a pids cgroup would outlive it. Whatever starts such a thing calls
+``token = own(kind, ref)`` and, when it removes the thing itself, ``release(token)``. Inside an
+:class:`~densegym.envpool.EnvPool` worker each call appends a line to the worker's ledger file; when the
+pool kills that worker, or closes, it calls :func:`sweep` on the ledger, which removes whatever was owned
+and never released. Outside a pool nothing is written, and an env's ``close()`` and finalizers do the work.
+
+Kinds: ``"dir"`` (removed with its contents), ``"process_group"`` (killed, and waited for), ``"cgroup"``
+(its processes killed, then the group removed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+KINDS = ("dir", "process_group", "cgroup")
+
+_ledger: str | None = None
+_ids = itertools.count(1)
+
+
+def set_ledger(path: str | os.PathLike | None) -> None:
+    """Make this process write what it owns to ``path`` (a pool worker does, at its start)."""
+    global _ledger
+    _ledger = os.fspath(path) if path is not None else None
+
+
+def _append(entry: dict) -> None:
+    if _ledger is None:
+        return
+    try:
+        with open(_ledger, "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    except OSError:
+        pass  # the ledger is a safety net; the thing itself still works
+
+
+def own(kind: str, ref: str | int) -> int | None:
+    """Record that this process started ``ref`` (a path, or a process group's id) and must remove it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    if _ledger is None:
+        return None
+    token = next(_ids)
+    _append({"op": "own", "id": token, "pid": os.getpid(), "kind": kind, "ref": ref})
+    return token
+
+
+def release(token: int | None) -> None:
+    """The owner removed the thing itself."""
+    if token is not None:
+        _append({"op": "release", "id": token, "pid": os.getpid()})
+
+
+def outstanding(path: str | os.PathLike) -> list[tuple[str, str | int]]:
+    """``(kind, ref)`` of everything the ledger at ``path`` owns and never released."""
+    owned: dict[tuple[int, int], tuple[str, str | int]] = {}
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            key = (int(entry["pid"]), int(entry["id"]))
+            if entry["op"] == "own" and entry["kind"] in KINDS:
+                owned[key] = (entry["kind"], entry["ref"])
+            elif entry["op"] == "release":
+                owned.pop(key, None)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by the kill
+    return list(owned.values())
+
+
+def sweep(path: str | os.PathLike) -> list[tuple[str, str | int]]:
+    """Remove everything the ledger at ``path`` still owns (processes first, then directories), then the
+    ledger itself. Call it only once the process that wrote the ledger is dead. Returns what it removed."""
+    left = outstanding(path)
+    for kind, ref in sorted(left, key=lambda kr: KINDS.index(kr[0]), reverse=True):  # cgroups, groups, dirs
+        if kind == "process_group":
+            _kill_group(int(ref))
+        elif kind == "cgroup":
+            _remove_cgroup(Path(str(ref)))
+        else:
+            shutil.rmtree(str(ref), ignore_errors=True)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return left
+
+
+def _kill_group(pgid: int) -> None:
+    from densegym.sandbox.processes import kill_group_and_wait
+
+    if pgid > 1 and pgid != os.getpgrp():
+        kill_group_and_wait(pgid, timeout_s=5.0)
+
+
+def _remove_cgroup(path: Path) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
