@@ -7,6 +7,15 @@ import signal
 import time
 
 
+def process_alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def live_processes_in_group(pgid: int) -> list[int]:
     """Members of process group ``pgid`` that are not zombies (a killed process waits a moment to be reaped)."""
     out = []

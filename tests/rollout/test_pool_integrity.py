@@ -13,16 +13,9 @@ import time
 
 from densegym.envpool import EnvFailure, EnvPool, _send
 
+from densegym.sandbox.processes import process_alive as _alive
+
 from .envs import SecretEnv, check_bad_answer_fails_its_slot_only, guesses as _guesses
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def _gone_within(pid: int, seconds: float = 10.0) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from densegym.sandbox import IsolationUnavailable, Limits, LocalExecutor, UnsafeLocalWarning, bubblewrap_path
+from densegym.sandbox.processes import process_alive
 from tests.helpers import require
 
 
@@ -233,17 +234,9 @@ def test_a_daemon_holding_the_output_pipe_neither_stalls_the_run_nor_survives_it
     assert r.seconds < 60  # not the daemon's 600 s: the run never waits on a pipe a daemon holds
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+    assert not process_alive(pid)
 
 
 def test_side_channel_and_read_only_paths(bwrap, tmp_path):

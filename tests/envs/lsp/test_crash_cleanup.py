@@ -12,6 +12,7 @@ import time
 from densegym.envs.lsp.servers import server_available
 from densegym.envpool import EnvFailure, EnvPool
 from densegym.sandbox import bubblewrap_path
+from densegym.sandbox.processes import process_alive
 from tests.helpers import require
 
 # A test run that takes long enough to be caught in the middle.
@@ -35,13 +36,6 @@ def _ours() -> dict[str, set]:
         "cgroups": set(glob.glob("/sys/fs/cgroup/pids/densegym-*") + glob.glob("/sys/fs/cgroup/densegym-*")),
     }
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def test_a_killed_lsp_worker_leaves_nothing_behind():
@@ -75,6 +69,6 @@ def test_a_killed_lsp_worker_leaves_nothing_behind():
     finally:
         pool.close()
     after = _ours()
-    assert not [p for p in started if _alive(p)], "a process the killed worker started survived it"
+    assert not [p for p in started if process_alive(p)], "a process the killed worker started survived it"
     assert after["dirs"] - before["dirs"] == set()
     assert after["cgroups"] - before["cgroups"] == set()
