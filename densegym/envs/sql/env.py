@@ -44,7 +44,7 @@ class SQLEnv(TextEnv):
     last). ``<sql>`` runs a query and shows its result; ``<answer>`` submits the final query and ends the
     episode. Only one read-only query is accepted: DDL, DML, ATTACH, PRAGMA, COPY, SET, several statements
     and file/settings functions are refused with a message (the database is opened read-only as well),
-    and the state does not change. Every query runs under a time limit and row/byte caps.
+    and the state does not change. Every query runs under row/byte caps and the step's time budget.
 
     ## Observations
 
@@ -61,12 +61,19 @@ class SQLEnv(TextEnv):
     | ``execution`` | -1 when the query failed (database error, time limit) | ``{-1, 0}`` | 0.1 |
     | ``schema`` | -1 when the query names a table/column that does not exist (sqlglot vs. the catalog) | ``{-1, 0}`` | 0.1 |
     | ``progress`` | potential-based change of ``phi`` = partial match of the latest result to the gold result | ``[-1, 1]`` | 0.5 |
-    | ``cte_steps`` | on submit: share of the answer's CTEs that execute and return rows (Reward-SQL) | ``[0, 1]`` | 0.1 |
-    | ``redundancy`` | -1 when the same query already ran this episode | ``{-1, 0}`` | 0.1 |
+    | ``cte_steps`` | on a correct submission: share of the answer's CTEs that the final query depends on, that read the database and that return a row (Reward-SQL), out of all its CTEs; else 0 | ``[0, 1]`` | 0.1 |
+    | ``redundancy`` | -1 when a ``<sql>`` query already ran this episode (up to comments, whitespace and case); never the ``<answer>`` | ``{-1, 0}`` | 0.1 |
     | ``format`` | 0 accepted action, -1 no block or a refused statement | ``{-1, 0}`` | 0.1 |
     | ``outcome`` | 1 when the submitted query's result matches the gold result | ``{0, 1}`` | 1.0 |
 
     ``progress`` sums to ``phi(submitted result)`` over an episode (1 for a correct answer).
+
+    Each step has one time budget (``time_limit_s``) shared by everything it runs: its query, the
+    comparison of the result with the gold result (``match.py``, bounded by the same deadline) and a correct
+    answer's CTE checks. What the budget does not reach is skipped and earns nothing: a comparison cut short
+    leaves ``phi`` where it was on a ``<sql>`` turn and scores the answer as not correct (``phi`` 0), and
+    unchecked CTEs count as failed. ``info`` tells: ``budget_spent``, ``skipped`` (comma-separated:
+    ``outcome``, ``progress``, ``cte_steps``; empty when nothing was) and ``queries_run`` (queries the step ran).
 
     ## Starting state
 
@@ -83,7 +90,8 @@ class SQLEnv(TextEnv):
       conninfo, or ``$DENSEGYM_POSTGRES_DSN``; queries run as a read-only role it creates).
     * ``rows`` (1000), ``db_seed`` (0), ``schemas``, ``difficulties``: which bundled tasks.
     * ``tasks``: a Spider/BIRD directory, or a list of task ids / ``SQLTask``; replaces the bundled tasks.
-    * ``time_limit_s`` (5), ``max_rows`` (10,000), ``max_bytes`` (8 MB): per-query limits.
+    * ``time_limit_s`` (5): the time budget of one step, shared by all its queries and comparisons;
+      ``max_rows`` (10,000), ``max_bytes`` (8 MB): per-query caps.
     * ``show_rows`` (20), ``show_schema`` (True), ``max_turns`` (10), ``rewards``, ``cache_dir``.
 
     ## Version history

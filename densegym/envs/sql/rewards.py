@@ -2,17 +2,18 @@
 
 | component | value per turn | range | verified by |
 |---|---|---|---|
-| ``execution`` | 0 when the turn's query ran, -1 when the database rejected it or it hit the time limit; 0 on a turn without a query | ``{-1, 0}`` | the database |
+| ``execution`` | 0 when the turn's query ran, -1 when the database rejected it or it hit the step's time budget; 0 on a turn without a query | ``{-1, 0}`` | the database |
 | ``schema`` | -1 when the query names a table or column the database does not have, else 0 | ``{-1, 0}`` | sqlglot's qualifier against the live catalog |
-| ``progress`` | ``phi(after) - phi(before)``, ``phi`` = partial match of the latest result against the gold result (``match.partial_match``; 1 only for an execution match) | ``[-1, 1]`` | the database + ``match.py`` |
-| ``cte_steps`` | on the submitting turn: the fraction of the answer's CTEs whose chain prefix executes and returns a row (Reward-SQL's chain of CTEs); else 0 | ``[0, 1]`` | the database |
-| ``redundancy`` | -1 when the same query (up to whitespace and case) already ran this episode, else 0 | ``{-1, 0}`` | sqlglot's canonical form |
+| ``progress`` | ``phi(after) - phi(before)``, ``phi`` = partial match of the latest result against the gold result (``match.partial_match``; 1 only for an execution match); a comparison the step's time budget cut short leaves ``phi`` unchanged (0 for an answer) | ``[-1, 1]`` | the database + ``match.py`` |
+| ``cte_steps`` | on the submitting turn, when the answer is correct: the number of its CTEs that the final query depends on (transitively), that read at least one database table (directly or through the CTEs they read) and whose chain prefix executes and returns a row within the step's budget, divided by the number of all its CTEs (Reward-SQL's chain of CTEs, ``analysis.cte_steps``); else 0 | ``[0, 1]`` | the database + sqlglot |
+| ``redundancy`` | -1 when a ``<sql>`` query already ran this episode, compared as sqlglot regenerates it (comments dropped, whitespace, keyword and identifier case normalised; the collapsed text when it does not parse); the ``<answer>`` is never a repeat (running a query and then submitting it is the habit to keep), else 0 | ``{-1, 0}`` | sqlglot's canonical form |
 | ``format`` | 0 for a well-formed, accepted action, -1 otherwise (no block, refused statement) | ``{-1, 0}`` | the parser and the guard |
 | ``outcome`` | 1 on the submitting turn when the answer's result matches the gold result, else 0 | ``{0, 1}`` | the database + ``match.results_match`` |
 
 ``execution``, ``schema`` and ``redundancy`` are penalties only: an agent cannot collect reward by running
 queries, and ``progress`` telescopes to ``phi(answer)`` over an episode, so going back and forth earns
-nothing.
+nothing. ``cte_steps`` pays nothing for a wrong answer, and CTEs the answer does not read or that hold only
+constants dilute it instead of adding to it.
 """
 
 from __future__ import annotations
@@ -54,13 +55,14 @@ class SchemaReward(_InfoPenalty):
 
 
 class RedundancyReward(_InfoPenalty):
-    description = "the same query (sqlglot canonical form) did not already run this episode"
+    description = "the same exploration query (sqlglot canonical form, comments dropped) did not already run"
     key, flagged = "repeated", True
 
 
 class CTEStepsReward(RewardHook):
     range = (0.0, 1.0)
-    description = "share of the submitted query's CTEs that execute and return rows (Reward-SQL chain of CTEs)"
+    description = ("share of a correct answer's CTEs that the final query depends on, read the database and "
+                   "return rows (Reward-SQL chain of CTEs)")
 
     def __call__(self, t: Transition) -> float:
         return float(t.info.get("cte_steps", 0.0)) if t.valid else 0.0
