@@ -121,7 +121,8 @@ def cte_steps(sql: str, dialect: str, tables: dict[str, dict[str, str]] | list[s
     for i, cte in enumerate(ctes):
         if i in used and grounded(i):
             defs = ", ".join(c.sql(dialect=dialect) for c in ctes[: i + 1])
-            out.append(f"{head}{defs} SELECT 1 FROM {exp.to_identifier(cte.alias_or_name).sql(dialect=dialect)} LIMIT 1")
+            name = exp.to_identifier(cte.alias_or_name).sql(dialect=dialect)
+            out.append(f"{head}{defs} SELECT 1 FROM {name} LIMIT 1")
     return out, len(ctes)
 
 

@@ -265,7 +265,8 @@ def test_no_rounding_a_question_asks_for_passes(kind, sql_cache, request):
                 _, info = _answer(env, task, f"SELECT {rounded} FROM {table}")
                 assert info["executed"] and not info["success"], (kind, expr, k, value)
                 checked += 1
-            reordered = f"SELECT {expr} FROM (SELECT * FROM {table} ORDER BY {'unit_price' if table == 'order_items' else 'price'} DESC) AS t"
+            key = "unit_price" if table == "order_items" else "price"
+            reordered = f"SELECT {expr} FROM (SELECT * FROM {table} ORDER BY {key} DESC) AS t"
             _, info = _answer(env, task, reordered)
             assert info["success"], (kind, expr)
         assert checked >= 12
