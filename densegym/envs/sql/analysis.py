@@ -85,6 +85,8 @@ def cte_steps(sql: str, dialect: str, tables: dict[str, dict[str, str]] | list[s
     the final query depends on it (reads it, or reads a CTE that reads it, transitively) and it reads at
     least one of the database's tables (``tables``), directly or through the CTEs it reads. A CTE the final
     query never reads, or one built from constants alone (``a AS (SELECT 1)``), is not a step of the answer.
+    When the final query only passes one CTE through (``SELECT * FROM g``), that CTE *is* the final query:
+    it is neither a step nor counted in ``n_ctes``, so wrapping an answer in a CTE earns nothing.
     """
     tree = _tree(sql, dialect)
     if tree is None:
@@ -106,6 +108,8 @@ def cte_steps(sql: str, dialect: str, tables: dict[str, dict[str, str]] | list[s
     final.set("with", None)
     final.set("with_", None)
     frontier = [names.index(n) for n in _names_read(final) if n in names]
+    passed_through = _passed_through(final)
+    answer = names.index(passed_through) if passed_through in names else None
     used: set[int] = set()
     while frontier:
         k = frontier.pop()
@@ -119,11 +123,22 @@ def cte_steps(sql: str, dialect: str, tables: dict[str, dict[str, str]] | list[s
     head = "WITH RECURSIVE " if with_.args.get("recursive") else "WITH "
     out = []
     for i, cte in enumerate(ctes):
-        if i in used and grounded(i):
+        if i in used and i != answer and grounded(i):
             defs = ", ".join(c.sql(dialect=dialect) for c in ctes[: i + 1])
             name = exp.to_identifier(cte.alias_or_name).sql(dialect=dialect)
             out.append(f"{head}{defs} SELECT 1 FROM {name} LIMIT 1")
-    return out, len(ctes)
+    return out, len(ctes) - (answer is not None)
+
+
+def _passed_through(final: exp.Expression) -> str | None:
+    """The CTE name in a final query of the form ``SELECT * FROM name`` (nothing else), else None."""
+    if not isinstance(final, exp.Select) or len(final.expressions) != 1 or not isinstance(final.expressions[0], exp.Star):
+        return None
+    if any(final.args.get(k) for k in ("joins", "where", "group", "having", "order", "limit", "offset", "distinct", "qualify")):
+        return None
+    source = final.args.get("from") or final.args.get("from_")
+    table = source.this if source is not None else None
+    return table.name.lower() if isinstance(table, exp.Table) and not table.db else None
 
 
 def tables_in(sql: str, dialect: str) -> list[str]:

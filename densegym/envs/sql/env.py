@@ -61,7 +61,7 @@ class SQLEnv(TextEnv):
     | ``execution`` | -1 when the query failed (database error, time limit) | ``{-1, 0}`` | 0.1 |
     | ``schema`` | -1 when the query names a table/column that does not exist (sqlglot vs. the catalog) | ``{-1, 0}`` | 0.1 |
     | ``progress`` | potential-based change of ``phi`` = partial match of the latest result to the gold result | ``[-1, 1]`` | 0.5 |
-    | ``cte_steps`` | on a correct submission: share of the answer's CTEs that the final query depends on, that read the database and that return a row (Reward-SQL), out of all its CTEs; else 0 | ``[0, 1]`` | 0.1 |
+    | ``cte_steps`` | on a correct submission: share of the answer's CTEs that the final query depends on, that read the database and that return a row (Reward-SQL), out of all its CTEs (a CTE that a bare ``SELECT * FROM cte`` passes through is the answer, not a step); else 0 | ``[0, 1]`` | 0.1 |
     | ``redundancy`` | -1 when a ``<sql>`` query already ran this episode (up to comments, whitespace and case); never the ``<answer>`` | ``{-1, 0}`` | 0.1 |
     | ``format`` | 0 accepted action, -1 no block or a refused statement | ``{-1, 0}`` | 0.1 |
     | ``outcome`` | 1 when the submitted query's result matches the gold result | ``{0, 1}`` | 1.0 |

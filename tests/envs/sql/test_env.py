@@ -87,6 +87,11 @@ def test_cte_steps_scores_each_cte_of_a_correct_chain(env):
     _, _, _, _, info = env.step(f"<sql>WITH g AS ({gold}) SELECT * FROM g</sql>")
     assert _components(info)["cte_steps"] == 0.0  # only a submission is scored
     _, _, _, _, info = env.step(f"<answer>WITH g AS ({gold}) SELECT * FROM g</answer>")
+    assert _components(info)["cte_steps"] == 0.0 and info["success"]  # g only wraps the answer: no step
+    env.reset(options={"task": TASK})
+    where = gold[gold.index("WHERE"):]
+    chain = f"WITH o AS (SELECT * FROM products), g AS (SELECT name, price FROM o {where}) SELECT * FROM g"
+    _, _, _, _, info = env.step(f"<answer>{chain}</answer>")
     assert _components(info)["cte_steps"] == 1.0 and info["success"]
 
 

@@ -80,7 +80,9 @@ def test_slow_cte_checks_share_the_steps_budget(sql_cache):
         assert info["reward_components"]["cte_steps"] == 0.0  # unverified steps earn nothing
         # A step with time to spare says so.
         env.reset(options={"task": TASK})
-        _, _, _, _, info = env.step(f"<answer>WITH g AS ({gold}) SELECT * FROM g</answer>")
+        where = gold[gold.index("WHERE"):]
+        chain = f"WITH o AS (SELECT * FROM products), g AS (SELECT name, price FROM o {where}) SELECT * FROM g"
+        _, _, _, _, info = env.step(f"<answer>{chain}</answer>")
         assert info["queries_run"] == 2 and not info["budget_spent"] and info["skipped"] == ""
         assert info["reward_components"]["cte_steps"] == 1.0
     finally:
@@ -362,9 +364,12 @@ def test_dummy_ctes_earn_nothing(env):
         f"WITH a AS (SELECT 1) {gold}": (True, 0.0),  # an unread constant CTE: before, +0.1
         f"WITH r AS (SELECT * FROM orders) {gold}": (True, 0.0),  # real, but the answer never reads it
         f"WITH k AS (SELECT 0 AS z) SELECT name, price FROM products, k {gold[gold.index('WHERE'):]}": (True, 0.0),
-        f"WITH a AS (SELECT 1), g AS ({gold}) SELECT * FROM g": (True, 0.5),  # a dummy dilutes
+        f"WITH g AS ({gold}) SELECT * FROM g": (True, 0.0),  # the answer wrapped: g is the final query
+        f"WITH a AS (SELECT 1), g AS ({gold}) SELECT * FROM g": (True, 0.0),
+        f"WITH a AS (SELECT 1), o AS (SELECT * FROM products), g AS (SELECT name, price FROM o "
+        f"{gold[gold.index('WHERE'):]}) SELECT * FROM g": (True, 0.5),  # a dummy dilutes a real chain
         f"WITH o AS (SELECT * FROM products), g AS (SELECT name, price FROM o {gold[gold.index('WHERE'):]}) "
-        "SELECT * FROM g": (True, 1.0),  # a real chain: both steps carry the answer
+        "SELECT * FROM g": (True, 1.0),  # a real chain: o carries the answer g passes through
     }
     for sql, (right, score) in cases.items():
         reward, info = _answer(env, TASK, sql)
