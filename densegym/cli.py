@@ -13,20 +13,7 @@ import gymnasium as gym
 
 import densegym  # noqa: F401 - registers the envs
 from densegym.envs.registration import ENVS
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-    return str(value)
+from densegym.evaluate import text_table
 
 
 def _make_check(env_id: str) -> None:
@@ -54,7 +41,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         rewards = ", ".join(f"{n}={w:g}" for n, w in env.unwrapped.rewards.weights.items())
         rows.append((info.id, info.family, info.summary, rewards))
         env.close()
-    print(_table(("id", "family", "levels / tasks", "reward components (default weights)"), rows))
+    print(text_table(("id", "family", "levels / tasks", "reward components (default weights)"), rows))
     return 0
 
 
@@ -98,7 +85,7 @@ def _summary_table(summaries: list[dict[str, Any]]) -> str:
         + [s["components"].get(k, 0.0) for k in names]
         for s in summaries
     ]
-    return _table(headers, rows)
+    return text_table(headers, rows)
 
 
 def _usage_error(message: str) -> SystemExit:
@@ -318,7 +305,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if is_main and history:
         last = history[-1]
         keys = [k for k in ("step", "success", "outcome", "reward", "loss", "eval/success") if k in last]
-        print(_table(keys, [[last[k] for k in keys]]))
+        print(text_table(keys, [[last[k] for k in keys]]))
         print(f"metrics: {config.output_dir}/metrics.jsonl; checkpoints: {config.output_dir}/checkpoints/")
     return 0
 

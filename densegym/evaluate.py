@@ -57,3 +57,18 @@ def rollout_summary(trajectories: Sequence[Trajectory], label: str = "") -> dict
         "tokens": sum(tokens) / len(tokens) if tokens else None,
         "failed": sum("failed" in t.meta for t in trajectories),
     }
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with a rule under the headers; floats to 3 decimals (1 from 10 up)."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)

@@ -28,7 +28,7 @@ import numpy as np
 from densegym.agents.base import Agent, AgentOutput
 from densegym.agents.context import ContextOverflow, ContextPolicy
 from densegym.envpool import EnvFailure, EnvPool
-from densegym.trainers.estimators.turn import commit_index
+from densegym.groupmath import commit_index
 from densegym.trajectory import Trajectory, TrajectoryWriter, Turn
 
 __all__ = ["EnvPool", "EnvFailure", "collect", "TaskSpec"]

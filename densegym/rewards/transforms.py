@@ -20,9 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from densegym.trainers.estimators.common import task_groups, trajectory_score, turn_rewards
-from densegym.trainers.estimators.oprl import batch_norm
-from densegym.trainers.estimators.pure import min_form_rewards
+from densegym.groupmath import batch_norm, min_form_rewards, task_groups, trajectory_score, turn_rewards
 from densegym.trajectory import Trajectory
 
 GATED = "gated"

@@ -120,10 +120,10 @@ def eval_rows(histories: dict[str, list[dict[str, float]]]) -> list[tuple]:
 
 
 def demo_table(histories: dict[str, list[dict[str, float]]]) -> str:
-    from densegym.cli import _table
+    from densegym.evaluate import text_table
 
     headers = ("step", "arm", "success", "+-se", "progress", "format", "outcome", "turns")
-    return _table(headers, eval_rows(histories))
+    return text_table(headers, eval_rows(histories))
 
 
 def plot_curves(histories: dict[str, list[dict[str, float]]], path: str | Path) -> Path:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from densegym.trainers.estimators.common import Key, task_groups, trajectory_score, turn_rewards
+from densegym.groupmath import batch_norm  # noqa: F401  (re-exported: part of this estimator's API)
 from densegym.trajectory import Trajectory
 
 
@@ -78,12 +79,6 @@ def oprl_pairs(batch: Sequence[Trajectory]) -> list[tuple[int, int]]:
         pairs.extend((w, l) for w in wins for l in losses)
     return pairs
 
-
-def batch_norm(step_rewards: Sequence[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
-    """``istar_norm: batch_norm`` with step granularity: ``r / (max_batch |r| + eps)``, so ``|r~| <= 1``."""
-    arrays = [np.asarray(r, dtype=np.float64) for r in step_rewards]
-    peak = max((float(np.abs(r).max()) for r in arrays if r.size), default=0.0)
-    return [r / (peak + eps) for r in arrays]
 
 
 def _centre(values: np.ndarray, baseline: float, n: int, config: OPRLConfig, pool: np.ndarray) -> np.ndarray:

@@ -31,23 +31,9 @@ from densegym.trainers.estimators.common import (
     task_groups,
     turn_rewards,
 )
+from densegym.groupmath import min_form_rewards  # noqa: F401  (re-exported: part of this estimator's API)
 from densegym.trajectory import Trajectory
 
-
-def min_form_rewards(rewards: Sequence[float], temperature: float = 0.1, weighted: bool = True) -> np.ndarray:
-    """PURE's transformed rewards ``r*_i = w_i r_i``, ``w = softmax(-r / T)`` over one trajectory's steps
-    (ALGORITHMS.md section 7(b)); their sum tends to ``min_i r_i`` as T -> 0 and lies in [min r, mean r].
-
-    ``weighted=False`` is the ``disable_weighted_reward`` ablation (uniform weights: the mean).
-    """
-    r = np.asarray(rewards, dtype=np.float64)
-    if r.size == 0:
-        return r.copy()
-    if not weighted:
-        return r / r.size
-    logits = -r / temperature
-    w = np.exp(logits - logits.max())
-    return w / w.sum() * r
 
 
 @dataclass

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from densegym.trainers.estimators.common import Key, task_groups, turn_rewards
+from densegym.groupmath import commit_index  # noqa: F401  (re-exported: part of this estimator's API)
 from densegym.trajectory import Trajectory
 
 STATE_GROUP = "state_group"
@@ -66,17 +67,6 @@ class TurnConfig:
     unequal_lengths: str = "group"
     eps: float = 1e-8
 
-
-def commit_index(candidate_rewards: Sequence[float], rng: np.random.Generator, random_select_prob: float = 0.0) -> int:
-    """VPR's commit rule (``selection_mode: best``): the candidate that advances the env, uniform among the
-    maximum-reward candidates (with probability ``random_select_prob``, uniform among all; paper 0.0)."""
-    rewards = np.asarray(candidate_rewards, dtype=np.float64)
-    if rewards.size == 0:
-        raise ValueError("no candidates to commit")
-    if random_select_prob > 0.0 and rng.random() < random_select_prob:
-        return int(rng.integers(rewards.size))
-    best = np.flatnonzero(rewards == rewards.max())
-    return int(rng.choice(best))
 
 
 def effective_turn_rewards(traj: Trajectory, config: TurnConfig) -> np.ndarray:
