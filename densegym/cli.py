@@ -337,6 +337,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    """Remove what crashed runs left behind: every EnvPool whose process died without closing it left its
+    workers' ledgers, and what they list (temp dirs, language servers, cgroups) is removed now."""
+    from densegym import leftovers
+
+    removed = leftovers.sweep_orphans()
+    for kind, ref in removed:
+        print(f"removed {kind} {ref}")
+    print(f"densegym cleanup: {len(removed)} leftover(s) of crashed runs removed")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -402,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"which ({', '.join(BENCHMARKS)}; default all); `make bench` installs the peers first")
     bench.add_argument("--quick", action="store_true", help="smoke runs of a few seconds each")
     bench.set_defaults(func=cmd_bench)
+
+    sub.add_parser("cleanup", help="remove what crashed runs left behind (temp dirs, servers, cgroups)").set_defaults(
+        func=cmd_cleanup)
 
     demo = sub.add_parser("demo", help="the main job: reward breakdown, then RL with dense vs outcome-only rewards")
     demo.add_argument("--env-id", help="env of part 1 (default: the training env of part 2)")

@@ -7,6 +7,9 @@ language server in its own session, a pids cgroup would outlive it. Whatever sta
 pool kills that worker, or closes, it calls :func:`sweep` on the ledger, which removes whatever was owned
 and never released. Outside a pool nothing is written, and an env's ``close()`` and finalizers do the work.
 
+When the pool's own process dies, nobody sweeps: the next pool that starts, and ``densegym cleanup``, do
+(:func:`sweep_orphans`).
+
 Kinds: ``"dir"`` (removed with its contents), ``"process_group"`` (killed, and waited for), ``"cgroup"``
 (its processes killed, then the group removed).
 """
@@ -18,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,3 +128,48 @@ def _remove_cgroup(path: Path) -> None:
             return
         except OSError:
             time.sleep(0.02)
+
+
+# ---- a crashed run's leftovers ------------------------------------------------------------------------------
+#
+# A pool keeps its workers' ledgers in one directory with an ``owner`` file (the pool process's pid and start
+# time). If the pool's own process dies without closing it (SIGKILL, OOM), nobody sweeps them: the next pool
+# that starts, and ``densegym cleanup``, sweep every pool directory whose owner is gone.
+
+POOL_DIR_PREFIX = "densegym-pool-"
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def pool_dir() -> str:
+    """A new directory for one pool's ledgers, marked with its owner (this process)."""
+    path = tempfile.mkdtemp(prefix=POOL_DIR_PREFIX)
+    Path(path, "owner").write_text(json.dumps({"pid": os.getpid(), "start": _start_time(os.getpid())}))
+    return path
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        owner = json.loads((path / "owner").read_text())
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return _start_time(pid) is not None and _start_time(pid) == owner.get("start")
+
+
+def sweep_orphans(tmp: str | None = None) -> list[tuple[str, str | int]]:
+    """Sweep the ledgers of every pool whose process is gone, and remove their directories."""
+    removed: list[tuple[str, str | int]] = []
+    for path in sorted(Path(tmp or tempfile.gettempdir()).glob(POOL_DIR_PREFIX + "*")):
+        if not path.is_dir() or _owner_alive(path):
+            continue
+        for ledger in sorted(path.glob("*.jsonl")):
+            removed += sweep(ledger)
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
