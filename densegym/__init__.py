@@ -14,4 +14,13 @@ from densegym.envs.registration import register_all
 
 __version__ = "0.1.0"
 
+
+def clear_caches() -> None:
+    """Empty every named process-wide cache of densegym (oracles, parsed actions, initial test runs, ...;
+    ``densegym.resources.cache_sizes()`` lists them). Shared resources stay open."""
+    from densegym.resources import clear_caches as clear
+
+    clear()
+
+
 register_all()
