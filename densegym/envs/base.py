@@ -23,10 +23,11 @@ Subclass hooks (see :class:`densegym.envs.sokoban.SokobanEnv` for a complete exa
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from densegym import resources
 
 import gymnasium as gym
 import numpy as np
@@ -78,18 +79,20 @@ def extract_tag(text: str, tag: str = "action") -> str | None:
     return text[opening.end() : close.start()]
 
 
-_TAGS: dict[str, tuple[str, str]] = {}
+_TAGS_MAX = 64
+# a plain dict on the hot path (one lookup a step), kept within _TAGS_MAX by _tag_strings
+_TAGS: dict[str, tuple[str, str]] = resources.register_cache("envs.action_tags", {}, _TAGS_MAX)
 
 
 def _tag_strings(tag: str) -> tuple[str, str]:
     """``("<tag>", "</tag>")``, built once per tag."""
-    if len(_TAGS) >= 64:
+    if len(_TAGS) >= _TAGS_MAX:
         _TAGS.clear()
     pair = _TAGS[tag] = (f"<{tag}>", f"</{tag}>")
     return pair
 
 
-@functools.lru_cache(maxsize=64)
+@resources.cached("envs.tag_patterns", maxsize=64)
 def _tag_pattern(literal: str) -> re.Pattern[str]:
     return re.compile(re.escape(literal), re.IGNORECASE)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from densegym import resources
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag, squash
 from densegym.envs.sokoban.generator import (
     default_difficulty,
@@ -24,8 +25,10 @@ from densegym.rewards import FormatReward, OutcomeReward, RewardSet
 _MOVE_INDEX = {name: i for i, name in enumerate(MOVES)}
 _new_tuple = tuple.__new__
 _SEPARATORS = str.maketrans({",": " ", ";": " ", "\n": " ", "\t": " "})
-# <action> bodies already parsed into moves (valid ones only; short ones only; bounded)
-_PARSED: dict[str, tuple[int, ...]] = {}
+# <action> bodies already parsed into moves (valid ones only; short ones only; at most _PARSED_MAX): a plain
+# dict on the hot path, named in densegym.resources so that clear_caches() and cache_sizes() see it
+_PARSED_MAX = 4096
+_PARSED: dict[str, tuple[int, ...]] = resources.register_cache("sokoban.parsed_actions", {}, _PARSED_MAX)
 # the first line of a one-move turn's observation, by move and by boxes pushed (0 or 1)
 _MOVED = tuple((f"You moved {m}.\n", f"You moved {m} and pushed a box 1 time(s).\n") for m in MOVES)
 
@@ -343,7 +346,7 @@ class SokobanEnv(TextEnv):
             if w not in _MOVE_INDEX:
                 raise ActionError(f"unknown move {squash(w)!r}")
             moves.append(_MOVE_INDEX[w])
-        if len(body) <= 64 and len(_PARSED) < 4096:
+        if len(body) <= 64 and len(_PARSED) < _PARSED_MAX:
             _PARSED[body] = tuple(moves)
         return moves
 

@@ -22,9 +22,9 @@ exactness it does not have.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from densegym import resources
 from densegym.envs.sokoban.level import MOVES, Level, cells_of
 
 INF = math.inf
@@ -267,18 +267,14 @@ class SokobanOracle:
         return best
 
 
-_CACHE: OrderedDict[tuple, SokobanOracle] = OrderedDict()
-_CACHE_SIZE = 512
+_ORACLES = resources.cache("sokoban.oracles", maxsize=512)
 
 
 def oracle_for(level: Level, max_states: int = 300_000) -> SokobanOracle:
-    """The oracle of ``level``, computed once and kept in a per-process LRU cache."""
+    """The oracle of ``level``, computed once and kept in the per-process LRU cache ``sokoban.oracles``."""
     key = (level.width, level.walls, level.goals, level.boxes, level.player, max_states)
-    oracle = _CACHE.get(key)
+    oracle = _ORACLES.get(key)
     if oracle is None:
-        oracle = _CACHE[key] = SokobanOracle(level, max_states=max_states)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
+        oracle = SokobanOracle(level, max_states=max_states)
+        _ORACLES.put(key, oracle)
     return oracle
