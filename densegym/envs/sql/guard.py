@@ -8,13 +8,14 @@ statement that would only be stopped by the second lock never reaches it; neithe
 
 from __future__ import annotations
 
-import functools
 import re
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.simplify import simplify
+
+from densegym import resources
 
 MAX_SQL_CHARS = 20_000
 
@@ -59,7 +60,7 @@ class QueryRefused(ValueError):
 ACCEPTED = "Only one read-only query is accepted: SELECT ... or WITH ... SELECT ... (no ';'-separated statements)."
 
 
-@functools.lru_cache(maxsize=512)
+@resources.cached("sql.parsed_queries", maxsize=512)
 def parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
     """sqlglot's statements of ``sql``, cached: the guard, the redundancy and the schema checks of one
     action all read the same tree. Callers that change a tree must ``copy()`` it first."""

@@ -8,11 +8,11 @@ task. ``bundled_task_ids()`` lists 5 schemas x 23 templates x 12 question seeds 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from densegym import resources
 from densegym.envs.sql.materialize import ensure_sqlite
 from densegym.envs.sql.questions import DIFFICULTIES, TEMPLATES, realize
 from densegym.envs.sql.schemas import SCHEMAS
@@ -94,15 +94,14 @@ def bundled_task_ids(
     ]
 
 
-_lock = threading.Lock()
-_realized: dict[str, SQLTask] = {}
+_realized = resources.cache("sql.generated_tasks", maxsize=4096)  # thread-safe
 
 
 def generated_task(task_id: str, cache: Path | None = None, max_rows: int = 10_000) -> SQLTask:
     """The task named by a generated id (realized once per process, then cached)."""
-    with _lock:
-        if task_id in _realized:
-            return _realized[task_id]
+    task = _realized.get(task_id)
+    if task is not None:
+        return task
     schema, rows, db_seed, template, qseed = parse_generated_task_id(task_id)
     path = ensure_sqlite(schema, rows, db_seed, cache)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -112,6 +111,5 @@ def generated_task(task_id: str, cache: Path | None = None, max_rows: int = 10_0
     finally:
         con.close()
     task = SQLTask(task_id, q.text, q.gold_sql, Database(schema, rows, db_seed), q.difficulty, template, q.ordered)
-    with _lock:
-        _realized[task_id] = task
+    _realized.put(task_id, task)
     return task
