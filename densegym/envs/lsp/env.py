@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from densegym import resources
 from densegym.envs.base import ActionError, StepOutcome, TextEnv
 from densegym.envs.lsp import actions
 from densegym.envs.lsp.actions import Command
@@ -33,7 +34,8 @@ from densegym.sandbox import Limits, LocalExecutor, PathEscape, Workspace
 _SHOWN_DIAGNOSTICS = 15
 _MAX_VIEW_LINES = 300
 _TEST_OUTPUT_CHARS = 4000
-_INITIAL_RUNS: dict[tuple[str, str], TestRun] = {}
+# the hidden tests' run on each task as given, by (task digest, tests hash): see _initial_run
+_INITIAL_RUNS = resources.cache("lsp.initial_runs", maxsize=4096)
 
 
 class LSPCodeEnv(TextEnv):
@@ -513,9 +515,7 @@ class LSPCodeEnv(TextEnv):
         if run is None:
             run = self._run_tests()
             if not (run.timed_out or run.output_truncated or run.tampered):  # a starved machine must not poison the cache
-                _INITIAL_RUNS[key] = run
-                while len(_INITIAL_RUNS) > 4096:
-                    _INITIAL_RUNS.pop(next(iter(_INITIAL_RUNS)))
+                _INITIAL_RUNS.put(key, run)
         return run
 
     def _run_tests(self) -> TestRun:
