@@ -1,18 +1,59 @@
-"""``EnvPool``: envs in worker processes, stepped concurrently, with per-slot fault isolation.
+"""``EnvPool``: envs in worker processes, stepped independently, with per-slot fault isolation.
 
-Each worker process owns several envs ("slots"). A call (``reset`` / ``step`` / ``call``) sends every
-worker its share at once and gathers the answers as they come, so workers step in parallel while the
-caller waits once. What can go wrong stays local:
+Each worker process owns several envs ("slots"). Two interfaces share the same workers:
+
+* **asynchronous**: ``submit(slot, cmd, payload)`` (or ``submit_many(cmd, {slot: payload})``, one message
+  per worker) sends a command and returns at once; ``poll(timeout)`` returns ``[(slot, result)]`` for the
+  commands that have finished, in the order they finished. Every slot is answered on its own: a slow step
+  on one slot does not hold back the answer of another, in the same worker or not. This is what
+  :func:`densegym.rollout.collect` runs on.
+* **synchronous**: ``reset`` / ``step`` / ``call`` send every slot its command and return when all have
+  answered (built on the same machinery; answers of asynchronous commands that arrive meanwhile wait for
+  the next ``poll``).
+
+How a worker runs its slots independently. A worker reads commands on its main thread and runs each slot's
+commands on that slot's own thread, so that a slot whose step waits on a test run, a language server or a
+page load does not delay the steps of the other slots, and each answer goes back the moment it is ready.
+Threads (rather than one process per env) keep a worker's shared resources shared (a search index, a
+browser, a Docker client: DESIGN.md, "Resources") and let the pool put many light envs in few processes;
+the heavy work of the envs that need concurrency happens in subprocesses, servers and I/O, which release
+the GIL. Handing a command to a thread costs some 10-20 us, which is a quarter of a Sokoban step, so a slot
+whose last three commands each took under ``inline_ms`` (default 2 ms) runs its next one on the worker's
+main thread instead, batched with the other fast slots of the same message into one answer (what the
+synchronous pool always did): fast envs keep their full speed, slow envs get their own thread as soon as
+they show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one
+command to the next). ``inline_ms=0`` puts every command on its slot's thread.
+
+What can go wrong stays local:
 
 * an env that raises answers its slot with an :class:`EnvFailure`; the worker and the other slots
   carry on;
-* a worker that dies, or does not answer within ``step_timeout`` seconds, is killed and restarted with
-  fresh envs, and only its slots answer :class:`EnvFailure` (their episodes are lost, no one else's);
+* **a step that exceeds ``step_timeout`` seconds fails that slot's episode only** (the time limit is per
+  command, counted from when it was sent). A thread cannot be stopped from outside, so the stuck step ends
+  with its worker: when no other slot of that worker has an episode in progress, the worker is killed and
+  restarted at once; otherwise the worker *retires*: its other slots finish their episodes undisturbed,
+  the timed-out slot and every new episode on the worker wait, and the worker is killed and restarted (fresh
+  envs, the waiting commands then sent) as soon as none of its slots has an episode in progress. If the
+  caller waits on nothing but those waiting commands (a synchronous call for the timed-out slot while another
+  slot's episode stays open), the worker is restarted then, and the open episodes of its other slots answer
+  their next command with an :class:`EnvFailure` saying they were lost;
+* a worker that dies is restarted; its slots' commands in flight answer :class:`EnvFailure`, and so does the
+  next command of any other of its slots whose episode was in progress (no one else's);
 * an answer that cannot be pickled in the worker, or unpickled in the caller, fails its own slot only:
   each slot's answer travels as its own pickle;
 * every command carries its call's id and every answer the id of the call it answers, so an answer left
-  unread by an earlier call that was abandoned (an exception in the caller) is discarded, never taken
-  for a later call's.
+  unread by an earlier call that was abandoned (an exception in the caller), or the late answer of a step
+  that timed out, is discarded, never taken for a later call's.
+
+A step that ran on the worker's main thread (a slot that had been fast) and then hangs also stops the
+worker from reading commands: the other slots' commands then time out as well. Set ``inline_ms=0`` for envs
+whose steps are usually fast but can hang.
+
+``info["privileged"]`` (gold answers, the trainer's only) crosses the pipe only when it changed: the worker
+keeps a digest of the last value it sent for the slot's episode, sends a small marker instead when the new
+value has the same digest, and the pool puts its copy of the last value back into ``info``, so every
+``reset`` / ``step`` result carries ``info["privileged"]`` as the env gave it (equal, not the same object
+the env built: the pool hands out its own copy, the same object on every step of an episode).
 
 Every worker runs in its own process group, and killing a worker (a timeout, a restart, ``close``) kills
 its whole group: processes an env started (a language server, a test run) do not outlive it.
@@ -23,12 +64,16 @@ as env factories) and the standard library's ``multiprocessing`` otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
+import queue
 import shutil
 import tempfile
+import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +96,21 @@ class EnvFailure:
 
     slot: int
     reason: str
+
+
+@dataclass(frozen=True)
+class PrivilegedSent:
+    """``info["privileged"]`` as it crosses the pipe when it changed: the value and its digest."""
+
+    digest: bytes
+    value: Any
+
+
+@dataclass(frozen=True)
+class PrivilegedUnchanged:
+    """``info["privileged"]`` as it crosses the pipe when it did not change: the digest of the value last sent."""
+
+    digest: bytes
 
 
 def _make_factory(env: str | EnvFactory, env_kwargs: dict[str, Any] | None) -> EnvFactory | tuple:
@@ -77,36 +137,65 @@ class Slots:
 
     Shared by the process workers of :class:`EnvPool` and the actors of
     :class:`~densegym.raypool.RayEnvPool`, so that both answer every command the same way. An env that raises
-    answers ``("error", message)`` for its own slot only.
+    answers ``("error", message)`` for its own slot only. ``reset`` and ``step`` answers carry
+    ``info["privileged"]`` as :class:`PrivilegedSent` when it changed since the last answer of the slot's
+    episode and as :class:`PrivilegedUnchanged` when it did not (the pool puts the value back).
     """
 
     def __init__(self, factory: Any, n_envs: int):
         self.envs = [_build(factory) for _ in range(n_envs)]
         self.rngs = [np.random.default_rng(i) for i in range(n_envs)]
+        self.sent_digest: dict[int, bytes] = {}  # local -> digest of the privileged value last sent
+        self.privileged_encodings = 0  # how many times a privileged value was pickled to be sent (tests)
 
     def answer(self, cmd: str, items: list[tuple[int, Any]]) -> list[tuple[str, Any]]:
         """``[(local index, payload)]`` -> ``[("ok", value) | ("error", message)]`` in the same order."""
-        answers = []
-        for local, payload in items:
-            try:
-                env = self.envs[local]
-                if cmd == "reset":
-                    seed, options, rng_seed = payload
-                    self.rngs[local] = np.random.default_rng(rng_seed)
-                    answers.append(("ok", env.reset(seed=seed, options=options)))
-                elif cmd == "step":
-                    answers.append(("ok", env.step(payload)))
-                elif cmd == "reward_hooks":
-                    answers.append(("ok", self.reward_hooks()))
-                elif cmd == "call":
-                    name, args, pass_rng = payload
-                    method = getattr(env.unwrapped, name)
-                    answers.append(("ok", method(self.rngs[local], *args) if pass_rng else method(*args)))
-                else:
-                    answers.append(("error", f"unknown command {cmd!r}"))
-            except Exception as exc:
-                answers.append(("error", f"{type(exc).__name__}: {exc}"))
-        return answers
+        return [self.answer_one(cmd, local, payload) for local, payload in items]
+
+    def answer_one(self, cmd: str, local: int, payload: Any) -> tuple[str, Any]:
+        try:
+            env = self.envs[local]
+            if cmd == "reset":
+                seed, options, rng_seed = payload
+                self.rngs[local] = np.random.default_rng(rng_seed)
+                self.sent_digest.pop(local, None)
+                obs, info = env.reset(seed=seed, options=options)
+                return ("ok", (obs, self._privileged(local, info)))
+            if cmd == "step":
+                obs, reward, terminated, truncated, info = env.step(payload)
+                return ("ok", (obs, reward, terminated, truncated, self._privileged(local, info)))
+            if cmd == "reward_hooks":
+                return ("ok", self.reward_hooks())
+            if cmd == "privileged_encodings":
+                return ("ok", self.privileged_encodings)
+            if cmd == "call":
+                name, args, pass_rng = payload
+                method = getattr(env.unwrapped, name)
+                return ("ok", method(self.rngs[local], *args) if pass_rng else method(*args))
+            return ("error", f"unknown command {cmd!r}")
+        except Exception as exc:
+            return ("error", f"{type(exc).__name__}: {exc}")
+
+    def _privileged(self, local: int, info: Any) -> Any:
+        """``info`` with its privileged value replaced by what crosses the pipe (a copy: the env's dict is left
+        alone). A value that does not pickle is left as it is: the answer's own pickling reports it."""
+        if not isinstance(info, dict) or info.get("privileged") is None:
+            return info
+        value = info["privileged"]
+        try:
+            digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+        except Exception:  # noqa: BLE001 - reported when the whole answer is pickled
+            self.sent_digest.pop(local, None)
+            return info
+        if self.sent_digest.get(local) == digest:
+            return {**info, "privileged": PrivilegedUnchanged(digest)}
+        self.sent_digest[local] = digest
+        self.privileged_encodings += 1
+        return {**info, "privileged": PrivilegedSent(digest, value)}
+
+    def forget_privileged(self, local: int) -> None:
+        """The slot's last answer was not sent: its privileged value must go again."""
+        self.sent_digest.pop(local, None)
 
     def reward_hooks(self) -> dict[str, dict[str, Any]]:
         """``{component: {"weight", "farmable", "description"}}`` of the first env's reward set (plain data, for
@@ -126,19 +215,21 @@ class Slots:
                 pass
 
 
+def encode_one(answer: tuple[str, Any]) -> tuple[str, Any]:
+    """One answer of :class:`Slots` with its value pickled on its own (``("ok", bytes)``), so that a value that
+    does not pickle here, or will not unpickle in the caller, fails its own slot only."""
+    status, value = answer
+    if status != "ok":
+        return answer
+    try:
+        return ("ok", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as exc:  # e.g. a method returned a lambda
+        return ("error", f"the answer could not be pickled: {type(exc).__name__}: {exc}")
+
+
 def encode_answers(answers: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """``Slots.answer``'s answers with every value pickled on its own (``("ok", bytes)``), so that a value
-    that does not pickle here, or will not unpickle in the caller, fails its own slot only."""
-    out = []
-    for status, value in answers:
-        if status == "ok":
-            try:
-                out.append(("ok", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
-            except Exception as exc:  # e.g. a method returned a lambda
-                out.append(("error", f"the answer could not be pickled: {type(exc).__name__}: {exc}"))
-        else:
-            out.append((status, value))
-    return out
+    """:func:`encode_one` for each answer."""
+    return [encode_one(a) for a in answers]
 
 
 def build_error(exc: BaseException) -> str:
@@ -156,13 +247,76 @@ def _recv(conn: Any) -> Any:
     return pickle.loads(conn.recv_bytes())
 
 
-def _worker_main(conn: Any, factory: Any, n_envs: int, ledger: str | None = None) -> None:
-    """A worker's loop: build its envs, then answer commands until told to close.
+class _SlotRunner:
+    """What a worker runs for its slots: each command on the main thread when the slot has been fast, else on
+    the slot's own thread; every answer is sent as soon as it is ready (``("answers", [(call_id, local,
+    status, value)])``), the main thread's answers of one message together."""
 
-    Commands are ``(call_id, cmd, items)``; answers ``(kind, call_id, payload)`` with the id of the command
-    they answer. The worker first makes its own process group, so that the parent can end it together with
-    every process its envs started, and writes what its envs leave outside it to ``ledger``
-    (:mod:`densegym.leftovers`), so that the parent can remove that too when it kills the worker."""
+    def __init__(self, conn: Any, slots: Slots, inline_ms: float):
+        self.conn, self.slots = conn, slots
+        self.inline_s = inline_ms / 1000.0
+        self.send_lock = threading.Lock()
+        self.count_lock = threading.Lock()
+        self.recent = [deque(maxlen=3) for _ in slots.envs]  # seconds of the slot's last commands
+        self.queued = [0] * len(slots.envs)  # commands given to the slot's thread and not yet answered
+        self.queues: dict[int, queue.SimpleQueue] = {}
+
+    def send(self, answers: list[tuple]) -> None:
+        with self.send_lock:
+            _send(self.conn, ("answers", answers))
+
+    def run(self, call_id: int, cmd: str, local: int, payload: Any) -> tuple:
+        start = time.perf_counter()
+        status, value = encode_one(self.slots.answer_one(cmd, local, payload))
+        if status != "ok":
+            self.slots.forget_privileged(local)
+        self.recent[local].append(time.perf_counter() - start)
+        return (call_id, local, status, value)
+
+    def handle(self, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
+        inline = []
+        for local, payload in items:
+            recent = self.recent[local]
+            with self.count_lock:
+                fast = self.queued[local] == 0 and len(recent) == recent.maxlen and max(recent) < self.inline_s
+                if not fast:
+                    self.queued[local] += 1
+            if fast:
+                inline.append(self.run(call_id, cmd, local, payload))
+            else:
+                self._queue(local).put((call_id, cmd, payload))
+        if inline:
+            self.send(inline)
+
+    def _queue(self, local: int) -> queue.SimpleQueue:
+        if local not in self.queues:
+            self.queues[local] = queue.SimpleQueue()
+            threading.Thread(target=self._loop, args=(local,), name=f"densegym-slot-{local}", daemon=True).start()
+        return self.queues[local]
+
+    def _loop(self, local: int) -> None:
+        q = self.queues[local]
+        while True:
+            call_id, cmd, payload = q.get()
+            try:
+                answer = self.run(call_id, cmd, local, payload)
+            finally:
+                with self.count_lock:
+                    self.queued[local] -= 1
+            try:
+                self.send([answer])
+            except (OSError, ValueError):  # the parent has gone: nothing to answer to
+                return
+
+
+def _worker_main(conn: Any, factory: Any, n_envs: int, ledger: str | None = None, inline_ms: float = 2.0) -> None:
+    """A worker's loop: build its envs, then read commands until told to close, running them with
+    :class:`_SlotRunner`.
+
+    Commands are ``(call_id, cmd, items)`` with ``items = [(local, payload)]``; answers ``("answers",
+    [(call_id, local, status, value)])``. The worker first makes its own process group, so that the parent can
+    end it together with every process its envs started, and writes what its envs leave outside it to
+    ``ledger`` (:mod:`densegym.leftovers`), so that the parent can remove that too when it kills the worker."""
     from densegym import leftovers
 
     leftovers.set_ledger(ledger)
@@ -176,6 +330,7 @@ def _worker_main(conn: Any, factory: Any, n_envs: int, ledger: str | None = None
         _send(conn, ("error", build_error(exc)))
         return
     _send(conn, ("ready", os.getpid()))
+    runner = _SlotRunner(conn, slots, inline_ms)
     while True:
         try:
             call_id, cmd, items = _recv(conn)
@@ -183,17 +338,20 @@ def _worker_main(conn: Any, factory: Any, n_envs: int, ledger: str | None = None
             break
         if cmd == "close":
             slots.close()
-            _send(conn, ("closed", call_id, None))
+            with runner.send_lock:
+                _send(conn, ("closed", call_id, None))
             break
-        _send(conn, ("answers", call_id, encode_answers(slots.answer(cmd, items))))
+        runner.handle(call_id, cmd, items)
 
 
 class _Worker:
-    def __init__(self, ctx: Any, factory: Any, slots: list[int], start_timeout: float, ledger: str | None = None):
+    def __init__(self, ctx: Any, factory: Any, slots: list[int], start_timeout: float, ledger: str | None = None,
+                 inline_ms: float = 2.0):
         self.slots = slots
         self.ledger = ledger
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, factory, len(slots), ledger), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, factory, len(slots), ledger, inline_ms),
+                                   daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -229,14 +387,21 @@ class _Worker:
         self.conn.close()
 
 
+class WorkerGone(Exception):
+    """Raised by a pool's ``_transmit`` when the worker cannot take a command (it has died)."""
+
+
 class SlotPool:
     """What :class:`EnvPool` and :class:`~densegym.raypool.RayEnvPool` share: ``num_envs`` slots spread
-    evenly over workers, the call API (``reset`` / ``step`` / ``call``, each answering every slot with a
-    result or an :class:`EnvFailure`) and the lifetime (``close``, context manager).
+    evenly over workers, the asynchronous interface (``submit`` / ``submit_many`` / ``poll``), the synchronous
+    one built on it (``reset`` / ``step`` / ``call``, each answering every slot with a result or an
+    :class:`EnvFailure`), per-command timeouts, the restart policy, and the lifetime (``close``, context
+    manager).
 
-    A subclass starts one worker for a list of slots (``_start_worker``), runs one command on the workers it
-    concerns (``_run``), and ends its workers (``_close_workers``). Keeping the slot bookkeeping here means
-    ``collect`` can take either pool and the two cannot drift apart in what a call means.
+    A subclass starts one worker for a list of slots (``_start_worker``), sends one command for some of a
+    worker's slots (``_transmit``), returns the answers that have arrived (``_gather``), and ends its workers
+    (``_close_workers``). Keeping the scheduling here means ``collect`` can take either pool and the two
+    cannot drift apart in what a call means.
     """
 
     def __init__(
@@ -261,6 +426,14 @@ class SlotPool:
         self._call_id = 0
         self._workers: list[Any] = []
         self._closed = False
+        self._pending: dict[int, tuple[int, str, float]] = {}  # slot -> (call id, cmd, deadline): sent, unanswered
+        self._held: dict[int, tuple[str, Any]] = {}  # slot -> (cmd, payload): waits for its worker's restart
+        self._done: dict[int, Any] = {}  # slot -> result: answered, not handed out yet (in answer order)
+        self._live: set[int] = set()  # slots with an episode in progress
+        self._lost: dict[int, str] = {}  # slot -> why its open episode is gone (its worker was replaced)
+        self._retiring: dict[int, str] = {}  # worker -> why: restart it once none of its slots is in an episode
+        self._privileged: dict[int, tuple[bytes, Any]] = {}  # slot -> (digest, value) of info["privileged"]
+        self.answer_sizes: dict[int, int] = {}  # slot -> bytes of its last answer's value as it crossed over
 
     def _start_workers(self) -> None:
         groups = np.array_split(np.arange(self.num_envs), self.num_workers)
@@ -273,7 +446,66 @@ class SlotPool:
             self.close()
             raise
 
-    # ---- calls --------------------------------------------------------------------------------
+    # ---- the asynchronous interface ---------------------------------------------------------------
+
+    def submit(self, slot: int, cmd: str, payload: Any) -> None:
+        """Send one command (``"reset"``: ``(seed, options, rng_seed)``; ``"step"``: an action; ``"call"``:
+        ``(method name, args, pass_rng)``) to ``slot`` and return at once; its result comes from :meth:`poll`.
+        A slot takes one command at a time."""
+        self.submit_many(cmd, {slot: payload})
+
+    def submit_many(self, cmd: str, payloads: dict[int, Any]) -> None:
+        """:meth:`submit` for several slots at once: one message per worker. Each slot is answered on its own."""
+        self._check_open()
+        for slot in payloads:
+            if slot not in self._slot_owner:
+                raise ValueError(f"no slot {slot}: the pool has slots 0..{self.num_envs - 1}")
+            if slot in self._pending or slot in self._held or slot in self._done:
+                raise ValueError(f"slot {slot} already has a command in progress (poll() for its result first)")
+        self._call_id += 1
+        by_worker: dict[int, list[tuple[int, int, Any]]] = {}
+        for slot, payload in payloads.items():
+            if cmd == "reset":
+                self._lost.pop(slot, None)
+                self._live.discard(slot)
+                self._privileged.pop(slot, None)
+            elif slot in self._lost:
+                self._done[slot] = EnvFailure(slot, self._lost[slot])
+                continue
+            w, local = self._slot_owner[slot]
+            if w in self._retiring and (cmd == "reset" or slot not in self._live):
+                self._held[slot] = (cmd, payload)  # sent once the worker has been restarted
+                continue
+            by_worker.setdefault(w, []).append((slot, local, payload))
+        for w, items in by_worker.items():
+            self._send_to(w, self._call_id, cmd, items)
+        self._restart_idle_retirees()
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        """The results of submitted commands that have finished, ``[(slot, result | EnvFailure)]`` in the order
+        they finished; waits up to ``timeout`` seconds (``None``: until there is one) when none has yet, and
+        returns ``[]`` when none comes in time or nothing is in progress."""
+        self._check_open()
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._done and (self._pending or self._held):
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            self._pump(left)
+        done, self._done = list(self._done.items()), {}
+        return done
+
+    @property
+    def in_flight(self) -> int:
+        """Commands sent to a worker and not answered yet (commands waiting for a worker's restart not counted)."""
+        return len(self._pending)
+
+    @property
+    def waiting(self) -> int:
+        """Commands waiting for their worker's restart (see the module's notes on timeouts)."""
+        return len(self._held)
+
+    # ---- the synchronous interface ----------------------------------------------------------------
 
     def reset(self, requests: dict[int, tuple[int | None, dict | None, Any]]) -> dict[int, Any]:
         """``{slot: (seed, options, rng_seed)}`` -> ``{slot: (obs, info) | EnvFailure}``.
@@ -295,60 +527,185 @@ class SlotPool:
         """Call ``env.unwrapped.<name>(*args[slot])`` on each slot of ``args``: different arguments per slot."""
         return self._dispatch("call", {s: (name, tuple(a), False) for s, a in args.items()})
 
+    def reward_hooks(self) -> dict[str, dict[str, Any]]:
+        """The reward components of the pool's env (slot 0's): ``{name: {"weight", "farmable", "description"}}``
+        (what :class:`~densegym.trainers.Trainer` checks its estimator against); ``{}`` if it has none."""
+        answer = self._dispatch("reward_hooks", {0: None}).get(0)
+        if isinstance(answer, EnvFailure):
+            raise RuntimeError(f"reading the env's reward hooks failed: {answer.reason}")
+        return answer or {}
+
+    def privileged_encodings(self) -> int:
+        """How many times the pool's workers have pickled a privileged value to send it since they started (for
+        tests and benchmarks: a step whose ``info["privileged"]`` did not change does not add one)."""
+        answers = self._dispatch("privileged_encodings", {worker.slots[0]: None for worker in self._workers})
+        return sum(a for a in answers.values() if not isinstance(a, EnvFailure))
+
     @property
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._workers if w is not None]
 
     def _dispatch(self, cmd: str, payloads: dict[int, Any]) -> dict[int, Any]:
+        self.submit_many(cmd, payloads)
+        while any(s not in self._done for s in payloads):
+            self._pump(None)
+        return {s: self._done.pop(s) for s in payloads}
+
+    # ---- scheduling -------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"the {type(self).__name__} is closed")
-        by_worker: dict[int, list[tuple[int, int, Any]]] = {}
-        for slot, payload in payloads.items():
-            if slot not in self._slot_owner:
-                raise ValueError(f"no slot {slot}: the pool has slots 0..{self.num_envs - 1}")
-            w, local = self._slot_owner[slot]
-            by_worker.setdefault(w, []).append((slot, local, payload))
-        return self._run(cmd, by_worker)
 
-    @staticmethod
-    def _record(items: list[tuple[int, int, Any]], answers: list[tuple[str, Any]], results: dict[int, Any]) -> None:
-        """A worker's answers (:func:`encode_answers`) into ``results``: the unpickled value, or an EnvFailure
-        for an error or for a value that does not unpickle here (that slot only)."""
-        for (slot, _, _), (status, value) in zip(items, answers):
-            if status != "ok":
-                results[slot] = EnvFailure(slot, value)
-                continue
-            try:
-                results[slot] = pickle.loads(value)
-            except Exception as exc:  # noqa: BLE001 - whatever its __reduce__ raised
-                results[slot] = EnvFailure(slot, f"the answer could not be unpickled: {type(exc).__name__}: {exc}")
-
-    def reward_hooks(self) -> dict[str, dict[str, Any]]:
-        """The reward components of the pool's env (slot 0's): ``{name: {"weight", "farmable", "description"}}``
-        (what :class:`~densegym.trainers.Trainer` checks its estimator against); ``{}`` if it has none."""
-        if self._closed:
-            raise RuntimeError(f"the {type(self).__name__} is closed")
-        w, _ = self._slot_owner[0]
-        results = self._run("reward_hooks", {w: [(0, 0, None)]})
-        answer = results.get(0)
-        if isinstance(answer, EnvFailure):
-            raise RuntimeError(f"reading the env's reward hooks failed: {answer.reason}")
-        return answer or {}
-
-    def _fail_worker(self, w: int, items: list, results: dict[int, Any], reason: str) -> None:
-        """Kill and restart worker ``w``; every slot it owns in this call fails with ``reason``."""
+    def _send_to(self, w: int, call_id: int, cmd: str, items: list[tuple[int, int, Any]]) -> None:
+        deadline = time.monotonic() + self.step_timeout
         for slot, _, _ in items:
-            results[slot] = EnvFailure(slot, reason)
+            self._pending[slot] = (call_id, cmd, deadline)
+        try:
+            self._transmit(w, call_id, cmd, [(local, payload) for _, local, payload in items])
+        except WorkerGone as gone:
+            self._worker_died(w, str(gone))
+
+    def _pump(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` for answers (and no longer than the next deadline); take them in; enforce the
+        deadlines; restart the workers that are due."""
+        if not self._pending:
+            if self._held:  # the caller waits on nothing but commands for retiring workers: restart them now
+                for w in {self._slot_owner[s][0] for s in self._held}:
+                    self._restart(w, lose_open_episodes=True)
+            return
+        wait = max(0.0, min(d for _, _, d in self._pending.values()) - time.monotonic())
+        if timeout is not None:
+            wait = min(wait, timeout)
+        for event in self._gather(wait):
+            if event[0] == "dead":
+                _, worker, reason = event
+                w = self._index_of(worker)
+                if w is not None:
+                    self._worker_died(w, reason)
+                continue
+            _, worker, call_id, local, status, value = event
+            w = self._index_of(worker)
+            if w is None:
+                continue  # from a worker that has been replaced
+            slot = self._workers[w].slots[local]
+            pending = self._pending.get(slot)
+            if pending is None or pending[0] != call_id:
+                continue  # left unread by an abandoned call, or the late answer of a step that timed out
+            del self._pending[slot]
+            self._done[slot] = self._decode(slot, pending[1], status, value)
+        now = time.monotonic()
+        for slot in list(self._pending):
+            pending = self._pending.get(slot)
+            if pending is not None and pending[2] <= now:
+                self._timed_out(slot)
+        self._restart_idle_retirees()
+
+    def _index_of(self, worker: Any) -> int | None:
+        for w, current in enumerate(self._workers):
+            if current is worker:
+                return w
+        return None
+
+    def _decode(self, slot: int, cmd: str, status: str, value: Any) -> Any:
+        """An answer into a result: the unpickled value with ``info["privileged"]`` put back, or an EnvFailure for
+        an error or a value that does not unpickle here (that slot only). Keeps the slot's episode state."""
+        if status != "ok":
+            if cmd in ("reset", "step"):
+                self._live.discard(slot)
+            return EnvFailure(slot, value)
+        if isinstance(value, bytes):
+            self.answer_sizes[slot] = len(value)
+            try:
+                value = pickle.loads(value)
+            except Exception as exc:  # noqa: BLE001 - whatever its __reduce__ raised
+                if cmd in ("reset", "step"):
+                    self._live.discard(slot)
+                return EnvFailure(slot, f"the answer could not be unpickled: {type(exc).__name__}: {exc}")
+        if cmd in ("reset", "step") and isinstance(value, tuple) and value and isinstance(value[-1], dict):
+            info = value[-1]
+            sent = info.get("privileged")
+            if isinstance(sent, PrivilegedSent):
+                self._privileged[slot] = (sent.digest, sent.value)
+                info["privileged"] = sent.value
+            elif isinstance(sent, PrivilegedUnchanged):
+                known = self._privileged.get(slot)
+                if known is None or known[0] != sent.digest:
+                    self._live.discard(slot)
+                    return EnvFailure(slot, "info['privileged'] was sent as unchanged, but its last value never "
+                                            "arrived here (an earlier answer of this episode failed)")
+                info["privileged"] = known[1]
+            if cmd == "reset" or not (value[2] or value[3]):
+                self._live.add(slot)
+            else:
+                self._live.discard(slot)
+        return value
+
+    def _timed_out(self, slot: int) -> None:
+        """``slot``'s command missed its deadline: it fails; its worker restarts now, or retires if another of
+        its slots has an episode in progress (module docstring)."""
+        del self._pending[slot]
+        self._live.discard(slot)
+        self._done[slot] = EnvFailure(slot, f"no answer within the step timeout ({self.step_timeout:g} s)")
+        w = self._slot_owner[slot][0]
+        others = [s for s in self._workers[w].slots if s != slot]
+        if any(s in self._live or s in self._pending for s in others):
+            self._retiring.setdefault(w, f"slot {slot} timed out")
+        else:
+            self._restart(w)
+
+    def _restart_idle_retirees(self) -> None:
+        for w in list(self._retiring):
+            if not any(s in self._live or s in self._pending for s in self._workers[w].slots):
+                self._restart(w)
+
+    def _worker_died(self, w: int, reason: str) -> None:
+        """Worker ``w`` is gone: its commands in flight fail with ``reason``, its open episodes are lost."""
+        for slot in self._workers[w].slots:
+            if slot in self._pending:
+                del self._pending[slot]
+                self._done[slot] = EnvFailure(slot, reason)
+                self._live.discard(slot)
+        self._restart(w, lose_open_episodes=True, reason=reason)
+
+    def _restart(self, w: int, lose_open_episodes: bool = False, reason: str | None = None) -> None:
+        """Kill and restart worker ``w``, then send the commands that waited for it."""
         old = self._workers[w]
+        why = reason or self._retiring.get(w, "the worker was restarted")
+        for slot in old.slots:
+            if slot in self._live and lose_open_episodes:
+                self._lost[slot] = f"the episode was lost: its worker was restarted ({why})"
+            self._live.discard(slot)
+            self._privileged.pop(slot, None)
+        self._retiring.pop(w, None)
         old.kill()
         self.restarts += 1
         self._workers[w] = self._start_worker(old.slots)
+        held = {s: self._held.pop(s) for s in old.slots if s in self._held}
+        for cmd in dict.fromkeys(c for c, _ in held.values()):
+            self._call_id += 1
+            items = [(s, self._slot_owner[s][1], p) for s, (c, p) in held.items() if c == cmd]
+            for s, _, _ in items:
+                if cmd != "reset" and s in self._lost:
+                    self._done[s] = EnvFailure(s, self._lost[s])
+            items = [it for it in items if it[0] not in self._done]
+            if items:
+                self._send_to(w, self._call_id, cmd, items)
+
+    # ---- what a subclass provides -----------------------------------------------------------------
 
     def _start_worker(self, slots: list[int]) -> Any:
         """A started worker for ``slots``, with ``slots``, ``pid`` and ``kill()``."""
         raise NotImplementedError
 
-    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
+    def _transmit(self, w: int, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
+        """Send ``cmd`` for ``items = [(local, payload)]`` to worker ``w``; raise :class:`WorkerGone` if it has died."""
+        raise NotImplementedError
+
+    def _gather(self, timeout: float) -> list[tuple]:
+        """The answers that arrive within ``timeout`` seconds (at least one unless the time runs out):
+        ``("answer", worker, call_id, local, status, value)`` and ``("dead", worker, reason)`` events, where
+        ``worker`` is the worker object the answer came from."""
         raise NotImplementedError
 
     def _close_workers(self) -> None:
@@ -386,9 +743,13 @@ class EnvPool(SlotPool):
         num_workers: worker processes (default: ``min(num_envs, os.cpu_count())``); slots are spread
             over them evenly.
         env_kwargs: keyword arguments for ``gym.make``.
-        step_timeout: seconds a worker may take to answer one call before it is killed and restarted.
+        step_timeout: seconds one command (a reset, a step, a call) of one slot may take before that slot
+            fails (its episode only; see the module docstring for what happens to its worker).
         start_timeout: seconds a worker may take to start and build its envs.
         start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
+        inline_ms: a slot whose last three commands each took under this many milliseconds runs its next one on
+            its worker's main thread, batched with the others (no thread hand-off); every other command runs on
+            its slot's own thread. 0: always the slot's thread.
     """
 
     def __init__(
@@ -401,8 +762,10 @@ class EnvPool(SlotPool):
         step_timeout: float = 60.0,
         start_timeout: float = 120.0,
         start_method: str = "spawn",
+        inline_ms: float = 2.0,
     ):
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
+        self.inline_ms = float(inline_ms)
         self._ctx = mp.get_context(start_method)
         self._ledgers = tempfile.mkdtemp(prefix="densegym-pool-")
         self._started = 0
@@ -411,45 +774,37 @@ class EnvPool(SlotPool):
     def _start_worker(self, slots: list[int]) -> _Worker:
         self._started += 1
         ledger = os.path.join(self._ledgers, f"worker-{self._started}.jsonl")
-        return _Worker(self._ctx, self._factory, slots, self.start_timeout, ledger)
+        return _Worker(self._ctx, self._factory, slots, self.start_timeout, ledger, self.inline_ms)
 
-    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
-        results: dict[int, Any] = {}
-        pending: dict[Any, int] = {}
-        self._call_id += 1
-        call_id = self._call_id
-        for w, items in by_worker.items():
-            try:
-                _send(self._workers[w].conn, (call_id, cmd, [(local, payload) for _, local, payload in items]))
-                pending[self._workers[w].conn] = w
-            except (OSError, ValueError):
-                self._fail_worker(w, by_worker[w], results, self._death_reason(w))
-        deadline = time.monotonic() + self.step_timeout
-        while pending:
-            ready = _wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
-            if not ready:
-                for conn, w in list(pending.items()):
-                    self._fail_worker(w, by_worker[w], results, f"no answer within the step timeout ({self.step_timeout:g} s)")
-                break
-            for conn in ready:
-                w = pending[conn]
+    def _transmit(self, w: int, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
+        try:
+            _send(self._workers[w].conn, (call_id, cmd, items))
+        except (OSError, ValueError):
+            raise WorkerGone(self._death_reason(w)) from None
+
+    def _gather(self, timeout: float) -> list[tuple]:
+        conns = {worker.conn: worker for worker in self._workers if worker is not None}
+        events: list[tuple] = []
+        for conn in _wait(list(conns), timeout=timeout):
+            worker = conns[conn]
+            while True:  # everything this worker has sent so far
                 try:
-                    kind, answer_id, answers = _recv(conn)
+                    message = _recv(conn)
                 except (EOFError, OSError):
-                    del pending[conn]
-                    self._fail_worker(w, by_worker[w], results, self._death_reason(w))
-                    continue
+                    events.append(("dead", worker, self._death_reason(self._index_of(worker))))
+                    break
                 except Exception as exc:  # noqa: BLE001 - a message that is not the protocol's: the worker is unsound
-                    del pending[conn]
-                    self._fail_worker(w, by_worker[w], results, f"an unreadable answer ({type(exc).__name__}: {exc})")
-                    continue
-                if answer_id != call_id:
-                    continue  # left unread by an earlier, abandoned call: not this call's answer
-                del pending[conn]
-                self._record(by_worker[w], answers, results)
-        return results
+                    events.append(("dead", worker, f"an unreadable answer ({type(exc).__name__}: {exc})"))
+                    break
+                if message[0] == "answers":
+                    events.extend(("answer", worker, *answer) for answer in message[1])
+                if not conn.poll(0):
+                    break
+        return events
 
-    def _death_reason(self, w: int) -> str:
+    def _death_reason(self, w: int | None) -> str:
+        if w is None:
+            return "the worker process died"
         proc = self._workers[w].process
         proc.join(timeout=1)
         return f"the worker process died (exit code {proc.exitcode})"
