@@ -7,8 +7,12 @@ in local processes or across a cluster. Slots, answers and failures mean exactly
 :class:`~densegym.envpool.Slots` code as the process workers):
 
 * an env that raises answers its slot with an :class:`~densegym.envpool.EnvFailure`; its actor carries on;
-* an actor that dies, or does not answer within ``step_timeout`` seconds, is killed and replaced by a
-  fresh one, and only its slots answer ``EnvFailure``;
+* every slot's command is its own actor task (the actors are threaded: ``max_concurrency`` is one more than
+  their slots), so the asynchronous interface (``submit`` / ``poll``) and ``collect`` step envs
+  independently here too: a slow env does not hold back the others of its actor;
+* a command that does not finish within ``step_timeout`` seconds fails its slot only; the actor is killed and
+  replaced as in ``EnvPool`` (at once when none of its other slots has an episode in progress, else once their
+  episodes end), and an actor that dies is replaced, failing its slots' commands in flight and open episodes;
 * a value that cannot be pickled in the actor or unpickled in the caller fails its own slot only (each slot's
   value travels as its own standard pickle, as from a process worker). Every call has its own object refs, so
   an abandoned call's answers can never be taken for a later call's (what ``EnvPool``'s call ids ensure).
@@ -48,8 +52,12 @@ class _EnvActor:
 
     def answer(self, cmd: str, items: list[tuple[int, Any]]) -> list[tuple[str, Any]]:
         # every slot's value pickled on its own, as a process worker sends it: a value that does not unpickle
-        # in the caller fails its own slot there (SlotPool._record), not the whole ray.get
-        return encode_answers(self.slots.answer(cmd, items))
+        # in the caller fails its own slot there (SlotPool._decode), not the whole ray.get
+        answers = encode_answers(self.slots.answer(cmd, items))
+        for (local, _), (status, _) in zip(items, answers):
+            if status != "ok":  # not sent: its privileged value must go again
+                self.slots.forget_privileged(local)
+        return answers
 
     def close(self) -> None:
         if self.error is None:
@@ -92,7 +100,8 @@ class RayEnvPool(SlotPool):
         num_envs: the number of slots (envs in flight at once).
         num_workers: actors (default: ``min(num_envs, os.cpu_count())``); slots are spread over them evenly.
         env_kwargs: keyword arguments for ``gym.make``.
-        step_timeout: seconds an actor may take to answer one call before it is killed and replaced.
+        step_timeout: seconds one command of one slot may take before that slot fails (and its actor is replaced,
+            as soon as that costs no other slot its episode).
         start_timeout: seconds an actor may take to be scheduled, start and build its envs.
         actor_options: Ray actor options (``num_cpus``, ``resources``, ``scheduling_strategy`` ...); the default
             ``{"num_cpus": 1}`` gives each actor a core, as a process worker would have.
@@ -110,36 +119,40 @@ class RayEnvPool(SlotPool):
         actor_options: dict[str, Any] | None = None,
     ):
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
-        options = {"num_cpus": 1, "max_restarts": 0, **(actor_options or {})}
+        per_actor = -(-num_envs // max(1, min(num_workers or os.cpu_count() or 1, num_envs)))
+        options = {"num_cpus": 1, "max_restarts": 0, "max_concurrency": per_actor + 1, **(actor_options or {})}
         self._remote_cls = ray.remote(**options)(_EnvActor)
+        self._refs: dict[Any, tuple[_ActorWorker, int, int]] = {}  # task -> (actor, call id, local slot)
         self._start_workers()
 
     def _start_worker(self, slots: list[int]) -> _ActorWorker:
         return _ActorWorker(self._remote_cls, self._factory, slots, self.start_timeout)
 
-    def _run(self, cmd: str, by_worker: dict[int, list[tuple[int, int, Any]]]) -> dict[int, Any]:
-        results: dict[int, Any] = {}
-        pending = {
-            self._workers[w].actor.answer.remote(cmd, [(local, payload) for _, local, payload in items]): w
-            for w, items in by_worker.items()
-        }
-        deadline = time.monotonic() + self.step_timeout
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
-            if not ready:
-                for w in pending.values():
-                    reason = f"no answer within the step timeout ({self.step_timeout:g} s)"
-                    self._fail_worker(w, by_worker[w], results, reason)
-                break
-            for ref in ready:
-                w = pending.pop(ref)
-                try:
-                    answers = ray.get(ref)
-                except RayActorError as exc:
-                    self._fail_worker(w, by_worker[w], results, f"the worker actor died ({_first_line(exc)})")
-                    continue
-                self._record(by_worker[w], answers, results)
-        return results
+    def _transmit(self, w: int, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
+        worker = self._workers[w]
+        for local, payload in items:  # one task per slot: each is answered (and times out) on its own
+            self._refs[worker.actor.answer.remote(cmd, [(local, payload)])] = (worker, call_id, local)
+
+    def _gather(self, timeout: float) -> list[tuple]:
+        live = {w for w in self._workers if w is not None}
+        for ref in [r for r, (worker, _, _) in self._refs.items() if worker not in live]:
+            del self._refs[ref]  # tasks of replaced actors
+        if not self._refs:
+            time.sleep(timeout)
+            return []
+        ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
+        events = []
+        for ref in ready:
+            worker, call_id, local = self._refs.pop(ref)
+            try:
+                [(status, value)] = ray.get(ref)
+            except RayActorError as exc:
+                events.append(("dead", worker, f"the worker actor died ({_first_line(exc)})"))
+                continue
+            events.append(("answer", worker, call_id, local, status, value))
+        return events
 
     def _close_workers(self) -> None:
         """Ask every actor to close its envs (bounded by the step timeout), then end them all."""
