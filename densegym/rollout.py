@@ -1,10 +1,19 @@
 """Rollouts: an agent plays tasks in an :class:`~densegym.envpool.EnvPool`, in groups, into trajectories.
 
 ``collect(agent, pool, tasks, group_size=G)`` plays every task G times (a *group*: the same task, with
-different sampling) and returns the groups in task order. Each turn the agent acts on every episode in
-flight as one batch, and the pool steps all of them concurrently in its workers. Finished trajectories
-are streamed to a JSONL file as they end; a progress bar shows the live success rate and mean reward
-per component.
+different sampling) and returns the groups in task order, each with its G trajectories (a group is complete
+when all its members are). Finished trajectories are streamed to a JSONL file as they end; a progress bar
+shows the live success rate and mean reward per component.
+
+Rollouts are asynchronous per env (DESIGN.md, "Rollout is asynchronous per env"): every episode steps on
+its own through the pool's ``submit`` / ``poll`` interface. An episode whose reset or step is done waits
+for the agent's next batch, and a batch goes to the agent once ``max_batch`` observations are ready
+(default: every env in flight), once it has waited ``max_wait_ms`` (default 20 ms) for more, or at once
+when no other env is still stepping. A slow env (a test run, a page load) therefore never holds back the
+others, and a step that exceeds the pool's ``step_timeout`` fails that episode only. The order within a
+batch is by slot. ``asynchronous=False`` is the former lockstep loop (every turn waits for every env); it
+also makes the agent's batches independent of timing, which a seeded agent needs to reproduce its samples
+exactly (with asynchronous batches, which envs share a batch depends on when their steps finish).
 
 The agent sees only observations: ``info["privileged"]`` goes into ``Trajectory.privileged`` and never
 into a prompt. An episode whose env or worker fails ends with ``meta["failed"]`` set (the reason) and
@@ -17,6 +26,7 @@ plumbing and the episode logic can be read apart, and is re-exported here.)
 from __future__ import annotations
 
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,6 +123,9 @@ def collect(
     meta: dict[str, Any] | None = None,
     ordered: bool = False,
     candidates: int = 1,
+    asynchronous: bool = True,
+    max_batch: int | None = None,
+    max_wait_ms: float = 20.0,
 ) -> list[list[Trajectory]]:
     """Play each task ``group_size`` times; return one list of trajectories per task, in task order.
 
@@ -139,97 +152,175 @@ def collect(
             turn gets ``info["state_group"]`` and ``info["candidates"]`` (the K-1 others: action, reward,
             components, token ids), which :func:`densegym.trainers.batch.expand_candidates` turns into the
             state groups of the ``turn`` estimator.
+        asynchronous: step every env on its own (default); False: lockstep turns, every env waiting for all.
+        max_batch: at most this many observations per ``agent.act`` call (default: ``pool.num_envs``).
+        max_wait_ms: how long a ready observation may wait for others to join its batch.
     """
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1, got {group_size}")
-    context = context or ContextPolicy()
-    env_id = env_id or pool.env_id
-    writer = TrajectoryWriter(out) if isinstance(out, (str, Path)) else out
-    queue = deque((i, g) for i in range(len(tasks)) for g in range(group_size))
-    groups: list[list[Trajectory | None]] = [[None] * group_size for _ in tasks]
-    bar = _Progress(len(queue), sys.stderr.isatty() if progress is None else progress)
-    active: dict[int, _Episode] = {}
-    env_method = getattr(agent, "env_method", None)
-    unwritten: dict[int, Trajectory] = {}  # ordered: finished but not yet written, by position in task order
-    next_position = 0
-
-    def finish(slot: int, episode: _Episode) -> None:
-        active.pop(slot, None)
-        traj = episode.traj
-        groups[episode.task_index][traj.meta["group_index"]] = traj
-        if writer is not None and not ordered:
-            writer.write(traj)
-        elif writer is not None:
-            nonlocal next_position
-            unwritten[episode.task_index * group_size + traj.meta["group_index"]] = traj
-            while next_position in unwritten:
-                writer.write(unwritten.pop(next_position))
-                next_position += 1
-        bar.update(traj)
-
+    if max_batch is not None and max_batch < 1:
+        raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+    if max_wait_ms < 0:
+        raise ValueError(f"max_wait_ms must be at least 0, got {max_wait_ms}")
+    run = _Run(agent, pool, tasks, group_size, max_turns, context or ContextPolicy(), out, seed, progress,
+               env_id or pool.env_id, meta, ordered, candidates)
     try:
-        while queue or active:
-            # Start episodes in the free slots.
-            starting = {}
-            for slot in range(pool.num_envs):
-                if slot not in active and queue:
-                    starting[slot] = queue.popleft()
-            requests = {}
-            for slot, (i, g) in starting.items():
-                env_seed, options = _reset_args(tasks[i], seed)
-                rng_seed = [seed, i, g]
-                requests[slot] = (env_seed, options, rng_seed)
-            for slot, result in pool.reset(requests).items():
-                i, g = starting[slot]
-                env_seed, _, _ = requests[slot]
-                traj = Trajectory(env_id=env_id, task_id="", seed=env_seed, group_id=f"{seed}:{i}")
-                traj.meta.update(meta or {})
-                traj.meta["group_index"] = g
-                episode = _Episode(traj, i)
-                active[slot] = episode
-                if isinstance(result, EnvFailure):
-                    traj.meta["failed"] = result.reason
-                    finish(slot, episode)
-                    continue
-                obs, info = result
-                traj.task_id = str(info.get("task_id", ""))
-                traj.privileged = info.get("privileged")
-                episode.observations.append(obs)
-            if not active:
-                continue
-
-            # One batched action for every episode in flight.
-            slots = list(active)
-            outputs = _act(agent, env_method, pool, slots, active, context, finish)
-            slots = [s for s in slots if s in outputs]
-            if candidates > 1 and slots:
-                outputs = _best_of(agent, pool, slots, active, context, outputs, candidates, seed, finish)
-                slots = [s for s in slots if s in outputs]
-            results = pool.step({s: outputs[s].text for s in slots})
-            for slot in slots:
-                episode, output, result = active[slot], outputs[slot], results[slot]
-                if isinstance(result, EnvFailure):
-                    episode.traj.meta["failed"] = result.reason
-                    finish(slot, episode)
-                    continue
-                obs, reward, terminated, truncated, info = result
-                _record(episode, output, reward, info)
-                episode.observations.append(obs)
-                episode.actions.append(output.text)
-                if max_turns is not None and len(episode.traj.turns) >= max_turns and not terminated:
-                    truncated = True
-                if terminated or truncated:
-                    traj = episode.traj
-                    traj.success = bool(info.get("success", False))
-                    traj.outcome = float(info.get("outcome", 0.0))
-                    traj.terminated, traj.truncated = bool(terminated), bool(truncated)
-                    traj.meta["final_observation"] = obs
-                    finish(slot, episode)
+        if asynchronous:
+            run.asynchronous(max_batch or pool.num_envs, max_wait_ms / 1000.0)
+        else:
+            run.lockstep()
     finally:
-        bar.close()
-        if writer is not None and writer is not out:
-            writer.close()
-    return [list(g) for g in groups]
+        run.close()
+    return [list(g) for g in run.groups]
+
+
+class _Run:
+    """One ``collect``: its episodes, its queue of (task, group member) still to start, and how each ends."""
+
+    def __init__(self, agent, pool, tasks, group_size, max_turns, context, out, seed, progress, env_id, meta,
+                 ordered, candidates):
+        self.agent, self.pool, self.tasks, self.group_size = agent, pool, tasks, group_size
+        self.max_turns, self.context, self.seed, self.env_id = max_turns, context, seed, env_id
+        self.meta, self.ordered, self.candidates = meta, ordered, candidates
+        self.out = out
+        self.writer = TrajectoryWriter(out) if isinstance(out, (str, Path)) else out
+        self.queue = deque((i, g) for i in range(len(tasks)) for g in range(group_size))
+        self.groups: list[list[Trajectory | None]] = [[None] * group_size for _ in tasks]
+        self.bar = _Progress(len(self.queue), sys.stderr.isatty() if progress is None else progress)
+        self.active: dict[int, _Episode] = {}
+        self.env_method = getattr(agent, "env_method", None)
+        self.unwritten: dict[int, Trajectory] = {}  # ordered: finished, not yet written, by position in task order
+        self.next_position = 0
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None and self.writer is not self.out:
+            self.writer.close()
+
+    def finish(self, slot: int, episode: _Episode) -> None:
+        self.active.pop(slot, None)
+        traj = episode.traj
+        self.groups[episode.task_index][traj.meta["group_index"]] = traj
+        if self.writer is not None and not self.ordered:
+            self.writer.write(traj)
+        elif self.writer is not None:
+            self.unwritten[episode.task_index * self.group_size + traj.meta["group_index"]] = traj
+            while self.next_position in self.unwritten:
+                self.writer.write(self.unwritten.pop(self.next_position))
+                self.next_position += 1
+        self.bar.update(traj)
+
+    def reset_requests(self) -> dict[int, tuple]:
+        """Take the next (task, member) for every free slot: ``{slot: (seed, options, rng_seed)}``."""
+        requests = {}
+        for slot in range(self.pool.num_envs):
+            if slot not in self.active and self.queue:
+                i, g = self.queue.popleft()
+                env_seed, options = _reset_args(self.tasks[i], self.seed)
+                traj = Trajectory(env_id=self.env_id, task_id="", seed=env_seed, group_id=f"{self.seed}:{i}")
+                traj.meta.update(self.meta or {})
+                traj.meta["group_index"] = g
+                self.active[slot] = _Episode(traj, i)
+                requests[slot] = (env_seed, options, [self.seed, i, g])
+        return requests
+
+    def started(self, slot: int, result: Any) -> bool:
+        """A reset's result: True when the episode goes on to its first action."""
+        episode = self.active[slot]
+        if isinstance(result, EnvFailure):
+            episode.traj.meta["failed"] = result.reason
+            self.finish(slot, episode)
+            return False
+        obs, info = result
+        episode.traj.task_id = str(info.get("task_id", ""))
+        episode.traj.privileged = info.get("privileged")
+        episode.observations.append(obs)
+        return True
+
+    def stepped(self, slot: int, output: AgentOutput, result: Any) -> bool:
+        """A step's result: True when the episode goes on."""
+        episode = self.active[slot]
+        if isinstance(result, EnvFailure):
+            episode.traj.meta["failed"] = result.reason
+            self.finish(slot, episode)
+            return False
+        obs, reward, terminated, truncated, info = result
+        _record(episode, output, reward, info)
+        episode.observations.append(obs)
+        episode.actions.append(output.text)
+        if self.max_turns is not None and len(episode.traj.turns) >= self.max_turns and not terminated:
+            truncated = True
+        if terminated or truncated:
+            traj = episode.traj
+            traj.success = bool(info.get("success", False))
+            traj.outcome = float(info.get("outcome", 0.0))
+            traj.terminated, traj.truncated = bool(terminated), bool(truncated)
+            traj.meta["final_observation"] = obs
+            self.finish(slot, episode)
+            return False
+        return True
+
+    def actions(self, slots: list[int]) -> dict[int, AgentOutput]:
+        """The agent's actions for ``slots`` (one batch), VPR's best of K when ``candidates`` > 1."""
+        outputs = _act(self.agent, self.env_method, self.pool, slots, self.active, self.context, self.finish)
+        slots = [s for s in slots if s in outputs]
+        if self.candidates > 1 and slots:
+            outputs = _best_of(self.agent, self.pool, slots, self.active, self.context, outputs, self.candidates,
+                               self.seed, self.finish)
+        return outputs
+
+    def lockstep(self) -> None:
+        """Every turn: start episodes in the free slots, one batch for every episode in flight, step them all,
+        wait for every one (what ``collect`` did before it was asynchronous; ``asynchronous=False``)."""
+        pool = self.pool
+        while self.queue or self.active:
+            requests = self.reset_requests()
+            for slot, result in pool.reset(requests).items():
+                self.started(slot, result)
+            if not self.active:
+                continue
+            outputs = self.actions(list(self.active))
+            results = pool.step({s: out.text for s, out in outputs.items()})
+            for slot, output in outputs.items():
+                self.stepped(slot, output, results[slot])
+
+    def asynchronous(self, max_batch: int, max_wait_s: float) -> None:
+        """Each env on its own: an episode whose reset or step is done joins the ``ready`` list; the agent acts
+        on up to ``max_batch`` ready episodes once that many are ready, once ``max_wait_s`` has passed since it
+        started waiting for more, or at once when nothing else is in flight; their steps are sent and the loop
+        goes on taking whatever finishes."""
+        pool = self.pool
+        ready: list[int] = []  # slots whose latest observation waits for the agent
+        stepping: dict[int, AgentOutput] = {}  # slot -> the action its step in flight carries
+
+        def take(results: list[tuple[int, Any]]) -> None:
+            for slot, result in results:
+                goes_on = (self.stepped(slot, stepping.pop(slot), result) if slot in stepping
+                           else self.started(slot, result))
+                if goes_on:
+                    ready.append(slot)
+
+        while self.queue or self.active:
+            requests = self.reset_requests()
+            if requests:
+                pool.submit_many("reset", requests)
+            if not ready:
+                results = pool.poll(None)
+                if not results and not pool.in_flight and not pool.waiting and self.active:
+                    raise RuntimeError("collect: episodes in flight but nothing pending in the pool")
+                take(results)
+            if ready and len(ready) < max_batch and pool.in_flight:
+                end = time.monotonic() + max_wait_s
+                while len(ready) < max_batch and pool.in_flight and (left := end - time.monotonic()) > 0:
+                    take(pool.poll(left))
+            if not ready:
+                continue
+            batch = sorted(ready[:max_batch])  # a stable order for the agent: by slot
+            del ready[:max_batch]
+            outputs = self.actions(batch)
+            if outputs:
+                stepping.update(outputs)
+                pool.submit_many("step", {s: out.text for s, out in outputs.items()})
 
 
 def _act(agent, env_method, pool, slots, active, context, finish) -> dict[int, AgentOutput]:
