@@ -140,3 +140,51 @@ def check_bad_answer_fails_its_slot_only(pool) -> None:
     results = pool.step({1: "<action>third</action>"})
     assert list(results) == [1] and guesses(results[1]) == "No. Guesses so far: 3."
     assert pool.restarts == 0, "a bad answer costs neither worker"
+
+
+class PacedEnv(TextEnv):
+    """Every step sleeps as its task says; the task is ``"NAME:SECONDS:TURNS"`` (``options={"task": ...}``) and
+    the episode ends (a success) after TURNS steps. ``"NAME:hang:TURNS"`` steps hang at turn 2 (sleep an
+    hour). ``info["privileged"]`` is ``{"name": NAME, "blob": "x..."}``, a megabyte for a task named ``big`` (16
+    bytes otherwise), that never changes within an episode except on a step whose action is
+    ``<action>rotate</action>``."""
+
+    default_max_turns = 50
+    supports_snapshot = False
+    BLOB = 2**20
+
+    def default_rewards(self) -> RewardSet:
+        return RewardSet({"outcome": (outcome_reward(), 1.0)})
+
+    def sample_task(self, rng: np.random.Generator) -> str:
+        return "fast:0:3"
+
+    def start(self, task: str) -> str:
+        self.name, delay, turns = task.split(":")
+        self.delay, self.turns, self.done_turns = delay, int(turns), 0
+        self.blob = "x" * (self.BLOB if self.name == "big" else 16)
+        return f"Paced task {self.name}. Reply <action>anything</action>."
+
+    def parse_action(self, text: str) -> str:
+        return extract_tag(text) or ""
+
+    def apply_action(self, action: str) -> StepOutcome:
+        self.done_turns += 1
+        if self.delay == "hang":
+            time.sleep(3600 if self.done_turns == 2 else 0)
+        else:
+            time.sleep(float(self.delay))
+        if action == "rotate":
+            self.blob = "y" + self.blob[1:] if self.blob[0] == "x" else "x" + self.blob[1:]
+        if self.done_turns >= self.turns:
+            return StepOutcome(f"{self.name} done.", terminated=True, success=True, outcome=1.0)
+        return StepOutcome(f"{self.name} turn {self.done_turns}.")
+
+    def state_view(self) -> int:
+        return self.done_turns
+
+    def anchor(self) -> str:
+        return str(self.done_turns)
+
+    def privileged(self) -> dict[str, Any]:
+        return {"name": self.name, "blob": self.blob}
