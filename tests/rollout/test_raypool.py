@@ -161,3 +161,32 @@ def test_close_ends_the_actors_and_bad_factories_fail_clearly(RayEnvPool):
         pool.step({0: "<action>x</action>"})
     with pytest.raises(RuntimeError, match="building the env failed"):
         RayEnvPool("densegym/NoSuchEnv-v0", num_envs=1, actor_options={"num_cpus": 0.5})
+
+
+def test_envs_in_one_actor_step_independently(RayEnvPool, tmp_path):
+    """The asynchronous interface on Ray: one env whose steps sleep 3 s shares its actor with fast ones; the fast
+    episodes all end before it (the order collect wrote them in), a hanging step fails its episode only, and an
+    unchanged privileged value is not sent again."""
+    from densegym.trajectory import read_jsonl
+
+    from .envs import PacedEnv
+
+    out = tmp_path / "t.jsonl"
+    tasks = [{"options": {"task": t}} for t in ["slow:3:2"] + [f"fast{i}:0.02:3" for i in range(12)]]
+    with RayEnvPool(PacedEnv, num_envs=5, num_workers=1, actor_options={"num_cpus": 0.5}) as pool:
+        groups = collect(GuessAgent(), pool, tasks, out=out, progress=False)
+    assert all(g[0].success for g in groups)
+    assert [t.task_id for t in read_jsonl(out)][-1] == "slow:3:2"
+
+    tasks = [{"options": {"task": "stuck:hang:3"}}] + [{"options": {"task": f"ok{i}:0.05:3"}} for i in range(3)]
+    with RayEnvPool(PacedEnv, num_envs=3, num_workers=1, step_timeout=3, actor_options={"num_cpus": 0.5}) as pool:
+        groups = collect(GuessAgent(), pool, tasks, group_size=2, progress=False)
+        assert [len(g) for g in groups] == [2] * 4
+        assert all("timeout" in t.meta["failed"] for t in groups[0])
+        assert all(t.success and "failed" not in t.meta for g in groups[1:] for t in g)
+        pool.reset({0: (0, {"task": "big:0:5"}, 0)})
+        encodings = pool.privileged_encodings()
+        for _ in range(2):
+            info = pool.step({0: "<action>go</action>"})[0][4]
+            assert len(info["privileged"]["blob"]) == PacedEnv.BLOB and pool.answer_sizes[0] < 2_000
+        assert pool.privileged_encodings() == encodings
