@@ -72,6 +72,7 @@ _key_locks: dict[Hashable, threading.RLock] = {}
 _creating = threading.local()  # keys whose factory this thread is running (a factory asking for itself)
 _pid = os.getpid()
 _inherited: list[Any] = []  # a forked child's copies of its parent's objects: kept, never used or closed
+_exit_hook_pid = 0  # the process whose multiprocessing exit runs close_all (see _ensure_exit_hook)
 
 
 def _after_fork() -> None:
@@ -118,7 +119,21 @@ def shared(key: Hashable, factory: Callable[[], T], *, close: Callable[[T], Any]
             creating.discard(key)
         with _lock:
             _entries[key] = _Entry(value, close)
+        _ensure_exit_hook()
         return value
+
+
+def _ensure_exit_hook() -> None:
+    """Close at exit in a multiprocessing child too. A child started by fork leaves through ``os._exit`` and
+    never runs atexit, but it runs multiprocessing's exit finalizers first (spawn children run both; the
+    second close_all finds nothing). Registered per process, once it holds a resource: a fork drops the
+    parent's finalizers."""
+    global _exit_hook_pid
+    util = sys.modules.get("multiprocessing.util")  # loaded in every multiprocessing child; never imported here
+    if util is None or _exit_hook_pid == _pid:
+        return
+    _exit_hook_pid = _pid
+    util.Finalize(None, close_all, exitpriority=0)
 
 
 def _close_entry(key: Hashable, entry: _Entry) -> None:
