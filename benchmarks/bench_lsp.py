@@ -81,20 +81,20 @@ def _stats(xs: list[float]) -> dict[str, float]:
 def test_runs(n: int) -> dict:
     """The hidden tests of the defective task, sandboxed and unisolated, alternating."""
     task = generate(TASK)
-    sandboxed = LocalExecutor()
+    ws = Workspace(task.files)
+    sandboxed = LocalExecutor(workspace=ws)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnsafeLocalWarning)
-        unisolated = LocalExecutor(use_bubblewrap=False, unsafe_local=True)
+        unisolated = LocalExecutor(use_bubblewrap=False, unsafe_local=True, workspace=ws)
     limits = Limits(timeout_s=60)
     times: dict[str, list[float]] = {"sandboxed": [], "unisolated": []}
     verdicts = set()
-    ws = Workspace(task.files)
     try:
         for i in range(n):
             order = [("sandboxed", sandboxed), ("unisolated", unisolated)]
             for name, executor in order if i % 2 == 0 else order[::-1]:
                 t = time.perf_counter()
-                verdict = run_hidden_tests(ws, task.tests, executor, limits)
+                verdict = run_hidden_tests(executor, task.tests, limits)
                 times[name].append(time.perf_counter() - t)
                 assert not verdict.tampered and verdict.total > 0, verdict.reasons
                 verdicts.add((verdict.passed, verdict.failed, verdict.text))

@@ -26,7 +26,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from densegym import leftovers
 from densegym.sandbox.cgroups import pids_cgroup
+from densegym.sandbox.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,8 @@ def _processes_marked(marker: str) -> list[int]:
 
 
 class LocalExecutor:
-    """Runs commands on this machine, inside bubblewrap.
+    """Runs commands on this machine, inside bubblewrap, in a host directory (its workspace): the
+    :class:`~densegym.sandbox.protocol.Executor` of the embedded default.
 
     Args:
         use_bubblewrap: ``None`` (default) or ``True``: bubblewrap, which must work here; ``False``: no
@@ -180,11 +181,24 @@ class LocalExecutor:
         limits: the default :class:`Limits` of a command.
         unsafe_local: accept running commands unisolated, with this user's privileges, when bubblewrap is
             missing (or not wanted). A warning says so; ``isolated`` is then False.
+        workspace: the :class:`~densegym.sandbox.Workspace` it owns (default: a new, empty one, made on
+            first use); ``close()`` removes it.
+
+    ``run(argv, cwd)`` takes a workspace-relative ``cwd``; an absolute host path is accepted too (a
+    directory of this machine, outside any workspace: this executor's own use and its tests).
     """
 
-    def __init__(self, use_bubblewrap: bool | None = None, limits: Limits | None = None, *, unsafe_local: bool = False):
+    def __init__(
+        self,
+        use_bubblewrap: bool | None = None,
+        limits: Limits | None = None,
+        *,
+        unsafe_local: bool = False,
+        workspace: Workspace | None = None,
+    ):
         self.limits = limits or Limits()
         self.unsafe_local = bool(unsafe_local)
+        self._workspace = workspace
         if use_bubblewrap is False and not unsafe_local:
             raise ValueError("use_bubblewrap=False runs model-written code with this user's privileges: "
                              "pass unsafe_local=True as well to accept that")  # fmt: skip
@@ -209,6 +223,57 @@ class LocalExecutor:
     def isolated(self) -> bool:
         return self.bwrap is not None
 
+    # ---- the workspace (Executor protocol) ----------------------------------------------------
+
+    @property
+    def workspace(self) -> Workspace:
+        """The host directory this executor works in (a language server on the host reads it too)."""
+        if self._workspace is None:
+            self._workspace = Workspace(prefix="densegym-ws-")
+        return self._workspace
+
+    @property
+    def root(self) -> str:
+        return str(self.workspace.root)  # bubblewrap binds it at the same path
+
+    def read(self, path: str) -> str:
+        return self.workspace.read(path)
+
+    def write(self, path: str, text: str) -> str:
+        return self.workspace.write(path, text)
+
+    def exists(self, path: str) -> bool:
+        return self.workspace.exists(path)
+
+    def list(self, suffix: str = "") -> list[str]:
+        return self.workspace.files(suffix)
+
+    def delete(self, path: str) -> None:
+        self.workspace.resolve(path).unlink(missing_ok=True)
+
+    def snapshot(self, suffix: str = "") -> dict[str, str]:
+        return self.workspace.snapshot(suffix)
+
+    def restore(self, files: Mapping[str, str], suffix: str = "") -> None:
+        self.workspace.restore(files, suffix)
+
+    def fork(self) -> LocalExecutor:
+        """A copy of the workspace under the same isolation and limits."""
+        copy = Workspace(prefix="densegym-run-", max_file_bytes=self.workspace.max_file_bytes)
+        self.workspace.copy_to(copy.root)
+        return self.with_workspace(copy)
+
+    def with_workspace(self, workspace: Workspace) -> LocalExecutor:
+        """This executor's isolation and limits over ``workspace`` (checked already: no probe or warning
+        again); closing it removes that workspace."""
+        twin = object.__new__(LocalExecutor)
+        twin.limits, twin.unsafe_local, twin.bwrap, twin._workspace = self.limits, self.unsafe_local, self.bwrap, workspace
+        return twin
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.cleanup()
+
     @property
     def python(self) -> str:
         """The interpreter a command should run Python code with (the host's, visible inside bubblewrap)."""
@@ -228,7 +293,7 @@ class LocalExecutor:
     def run(
         self,
         argv: Sequence[str],
-        cwd: Path,
+        cwd: str | os.PathLike = ".",
         *,
         env: Mapping[str, str] | None = None,
         limits: Limits | None = None,
@@ -243,7 +308,7 @@ class LocalExecutor:
         unisolated, only their permission bits say so).
         """
         lim = limits or self.limits
-        cwd = Path(cwd).resolve()
+        cwd = self._host_dir(cwd)
         marker = secrets.token_hex(8)
         full_env = {
             "PATH": os.path.dirname(self.python) + ":/usr/local/bin:/usr/bin:/bin",
@@ -254,7 +319,7 @@ class LocalExecutor:
             **(env or {}),
             RUN_MARKER_VAR: marker,
         }
-        read_only = [Path(p).resolve() for p in read_only]
+        read_only = [self._host_path(p, cwd) for p in read_only]
         cmd = list(argv)
         if self.bwrap is not None:
             cmd = [self.bwrap, *_bwrap_flags(cwd, read_only), "--chdir", str(cwd), *cmd]
@@ -286,6 +351,21 @@ class LocalExecutor:
             if self.bwrap is None:  # bubblewrap's PID namespace already took every process with it
                 for pid in _processes_marked(marker):
                     _kill(pid)
+
+    def _host_dir(self, cwd: str | os.PathLike) -> Path:
+        if os.path.isabs(cwd):
+            return Path(cwd).resolve()
+        if str(cwd) in (".", ""):
+            return self.workspace.root
+        return self.workspace.resolve(str(cwd))
+
+    def _host_path(self, path: str | os.PathLike, cwd: Path) -> Path:
+        if os.path.isabs(path):
+            return Path(path).resolve()
+        ws = self._workspace
+        if ws is not None and (cwd == ws.root or ws.root in cwd.parents):
+            return ws.resolve(os.path.relpath(cwd / path, ws.root))  # jailed: no symlink out
+        return (cwd / path).resolve()
 
     def _supervise(self, cmd: list[str], cwd: Path, full_env: dict[str, str], lim: Limits, limit_child, channel: bool) -> ExecResult:
         start = time.monotonic()

@@ -38,7 +38,8 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from densegym.sandbox.executor import ExecResult, Limits, LocalExecutor
+from densegym.sandbox.executor import ExecResult, Limits
+from densegym.sandbox.protocol import Executor
 
 PLUGIN_MODULE = "_densegym_channel"
 PLUGIN_SOURCE = Path(__file__).with_name("pytest_channel.py")
@@ -201,24 +202,23 @@ def prepare_suite(source: str, canaries: int = DEFAULT_CANARIES, rng: random.Ran
 
 
 def run_suite(
-    executor: LocalExecutor,
-    run_dir: Path,
+    executor: Executor,
     suite: Suite,
     limits: Limits,
     test_file: str = "test_hidden.py",
     extra_args: tuple[str, ...] = (),
 ) -> Verdict:
-    """Run ``suite`` with pytest in ``run_dir`` (which holds the code under test) and read its verdict."""
-    run_dir = Path(run_dir)
-    test_path, plugin_path = run_dir / test_file, run_dir / f"{PLUGIN_MODULE}.py"
-    test_path.write_text(suite.source)
-    plugin_path.write_text(PLUGIN_SOURCE.read_text())
+    """Run ``suite`` with pytest in the executor's workspace (which holds the code under test, and which
+    this writes the test module and the plugin into: give it a fork) and read its verdict."""
+    plugin_file = f"{PLUGIN_MODULE}.py"
+    executor.write(test_file, suite.source)
+    executor.write(plugin_file, PLUGIN_SOURCE.read_text())
     key = secrets.token_hex(32)
     argv = [executor.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN_MODULE, "--tb=short",
             "--no-header", "--noconftest", *extra_args, test_file]  # fmt: skip
     # Third-party pytest plugins of the host (hypothesis, anyio ...) only slow the run down.
     env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", KEY_VAR: key}
-    result = executor.run(argv, run_dir, env=env, limits=limits, channel=True, read_only=[test_path, plugin_path])
+    result = executor.run(argv, ".", env=env, limits=limits, channel=True, read_only=[test_file, plugin_file])
     return read_verdict(result, key.encode(), suite, test_file)
 
 

@@ -7,9 +7,6 @@ verdict holds when the guard does not: the guard is a first bar, these checks ar
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -28,16 +25,19 @@ def executor():
     return LocalExecutor(use_bubblewrap=True, limits=Limits(timeout_s=20))
 
 
-def run(executor, files: dict[str, str], tests: str, canaries: int = 3, seed: int | None = None):
-    run_dir = Path(tempfile.mkdtemp(prefix="densegym-verdict-test-"))
+def run_files(executor, files: dict[str, str], suite):
+    """``suite`` against ``files`` in a fresh workspace of ``executor``'s isolation."""
+    scratch = executor.fork()
     try:
         for rel, text in files.items():
-            (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (run_dir / rel).write_text(text)
-        suite = prepare_suite(tests, canaries, random.Random(seed) if seed is not None else None)
-        return run_suite(executor, run_dir, suite, executor.limits)
+            scratch.write(rel, text)
+        return run_suite(scratch, suite, executor.limits)
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        scratch.close()
+
+
+def run(executor, files: dict[str, str], tests: str, canaries: int = 3, seed: int | None = None):
+    return run_files(executor, files, prepare_suite(tests, canaries, random.Random(seed) if seed is not None else None))
 
 
 def with_attack(task, code: str, module: str | None = None) -> dict[str, str]:
@@ -75,14 +75,7 @@ def test_gold_passes_every_real_test_and_every_canary_fails(executor, domain):
     suite = prepare_suite(task.tests, 3, random.Random(1))
     assert len(suite.canaries) == 3
     as_real = type(suite)(suite.source, {**suite.names, **{c: c for c in suite.canaries}}, frozenset(), suite.line_map)
-    run_dir = Path(tempfile.mkdtemp(prefix="densegym-verdict-test-"))
-    try:
-        for rel, text in task.gold.items():
-            (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (run_dir / rel).write_text(text)
-        both = run_suite(executor, run_dir, as_real, executor.limits)
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    both = run_files(executor, task.gold, as_real)
     assert set(both.failed) == set(suite.canaries)
 
 

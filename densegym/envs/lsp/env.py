@@ -112,7 +112,9 @@ class LSPCodeEnv(TextEnv):
     * ``test_timeout_s`` (30); ``use_bubblewrap`` (None or True: the hidden tests run inside bubblewrap,
       which must be installed, else the constructor raises ``IsolationUnavailable`` saying how to install
       it); ``unsafe_local`` (False; True runs the agent's code unisolated, with your privileges, when
-      bubblewrap is missing: a warning says so and ``info["lsp"]["isolated"]`` is False).
+      bubblewrap is missing: a warning says so and ``info["lsp"]["isolated"]`` is False); ``executor``
+      (a ``LocalExecutor`` whose isolation and limits the hidden tests run under, instead of the two
+      above; the workspace is the env's own, a host directory, since the language server reads it).
     * ``max_turns`` (30), ``rewards``, ``render_mode`` (``"ansi"``).
 
     ## Version history
@@ -139,6 +141,7 @@ class LSPCodeEnv(TextEnv):
         require_clean: bool = True,
         use_bubblewrap: bool | None = None,
         unsafe_local: bool = False,
+        executor: LocalExecutor | None = None,
         max_turns: int | None = None,
         rewards: dict[str, Any] | None = None,
         render_mode: str | None = None,
@@ -165,7 +168,8 @@ class LSPCodeEnv(TextEnv):
         self.require_clean = bool(require_clean)
         self.test_limits = Limits(timeout_s=float(test_timeout_s), max_output_bytes=256 * 1024)
         # Checked now, so that a machine without isolation fails at make() and not at the first test run.
-        self.executor = LocalExecutor(use_bubblewrap, unsafe_local=unsafe_local)
+        self._isolation = executor or LocalExecutor(use_bubblewrap, unsafe_local=unsafe_local)
+        self.executor: LocalExecutor = self._isolation
         super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
         self.ws: Workspace | None = None
         self.session: ServerSession | None = None
@@ -206,6 +210,7 @@ class LSPCodeEnv(TextEnv):
     def _ensure_started(self) -> None:
         if self.ws is None:
             self.ws = Workspace({CONFIG_FILE: self.config_text}, protected=(CONFIG_FILE,), prefix="densegym-lsp-")
+            self.executor = self._isolation.with_workspace(self.ws)
             self.resolver = SelectorResolver(self.ws, self.tau)
         if self.session is None:
             self.session = ServerSession(self.ws, self.server_name, timeout_s=self.server_timeout_s, freshness=self.freshness)
@@ -519,7 +524,7 @@ class LSPCodeEnv(TextEnv):
         return run
 
     def _run_tests(self) -> TestRun:
-        return run_hidden_tests(self.ws, self.task.tests, self.executor, self.test_limits)
+        return run_hidden_tests(self.executor, self.task.tests, self.test_limits)
 
     def _tests_text(self, run: TestRun) -> str:
         head = f"Hidden tests: {len(run.passed)} of {run.total} pass."

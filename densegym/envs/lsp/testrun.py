@@ -11,13 +11,10 @@ exit status and against canary tests, so that a run that tampered scores nothing
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 
-from densegym import leftovers
-from densegym.sandbox import Limits, LocalExecutor, Workspace
+from densegym.sandbox import Limits
+from densegym.sandbox.protocol import Executor
 from densegym.sandbox.verdict import Verdict, prepare_suite, run_suite
 
 HIDDEN_TEST_FILE = "test_hidden.py"
@@ -30,24 +27,21 @@ def count_tests(source: str) -> list[str]:
     return sorted(n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name.startswith("test"))
 
 
-def run_hidden_tests(workspace: Workspace, tests: str, executor: LocalExecutor, limits: Limits) -> Verdict:
-    run_dir = Path(tempfile.mkdtemp(prefix="densegym-tests-"))
-    owned = leftovers.own("dir", str(run_dir))
+def run_hidden_tests(executor: Executor, tests: str, limits: Limits) -> Verdict:
+    """The hidden tests on a copy of the executor's workspace (the agent's files stay untouched)."""
+    run = executor.fork()
     try:
-        workspace.copy_to(run_dir)
-        verdict = run_suite(executor, run_dir, prepare_suite(tests), limits, HIDDEN_TEST_FILE)
-        return replace(verdict, text=stable_output(verdict.text, run_dir))
+        verdict = run_suite(run, prepare_suite(tests), limits, HIDDEN_TEST_FILE)
+        return replace(verdict, text=stable_output(verdict.text, run.root))
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        leftovers.release(owned)
+        run.close()
 
 
 _DURATION = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?(?=(?: =+)?$)", re.M)
 
 
-def stable_output(output: str, run_dir: Path) -> str:
-    """pytest's output without what changes from run to run (the temporary run directory, the duration), so
-    that the same code gives the same observation."""
-    for root in {str(run_dir.resolve()), str(run_dir)}:
-        output = output.replace(root + "/", "").replace(root, ".")
+def stable_output(output: str, root: str) -> str:
+    """pytest's output without what changes from run to run (the run's directory, the duration), so that the
+    same code gives the same observation."""
+    output = output.replace(root + "/", "").replace(root, ".")
     return _DURATION.sub("", output)

@@ -3,12 +3,13 @@ cgroup (real EnvPool workers, a real server, a real sandboxed test run, SIGKILL)
 
 from __future__ import annotations
 
-import glob
 import os
 import signal
 import threading
 import time
+from pathlib import Path
 
+from densegym import leftovers
 from densegym.envs.lsp.servers import server_available
 from densegym.envpool import EnvFailure, EnvPool
 from densegym.sandbox import bubblewrap_path
@@ -19,56 +20,66 @@ from tests.helpers import require
 SLOW = "import time\ntime.sleep(30)\n"
 
 
-def _ours() -> dict[str, set]:
-    procs = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    cmd = fh.read()
-            except OSError:
-                continue
-            if b"langserver" in cmd or b"test_hidden.py" in cmd:
-                procs.add(int(entry))
-    return {
-        "processes": procs,
-        "dirs": set(glob.glob("/tmp/densegym-*")),
-        "cgroups": set(glob.glob("/sys/fs/cgroup/pids/densegym-*") + glob.glob("/sys/fs/cgroup/densegym-*")),
-    }
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return 0
 
+
+def _descendants(root: int) -> dict[int, bytes]:
+    """Live processes under ``root`` (by parent links), with their command lines."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid, seen = int(entry), 0
+        ancestor = _parent(pid)
+        while ancestor > 1 and ancestor != root and seen < 64:
+            ancestor, seen = _parent(ancestor), seen + 1
+        if ancestor == root and process_alive(pid):
+            try:
+                out[pid] = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                pass
+    return out
 
 
 def test_a_killed_lsp_worker_leaves_nothing_behind():
     require(server_available("basedpyright"), "the basedpyright language server", "pip install 'densegym[lsp]'")
     require(bubblewrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-    before = _ours()
     pool = EnvPool("densegym/LSPCode-easy-v0", num_envs=1, num_workers=1, env_kwargs={"test_timeout_s": 60},
                    step_timeout=120)  # fmt: skip
+    ledger_dir = Path(pool._ledgers)
     try:
         pool.reset({0: (0, {"task": "lsp:ledger:d1:6"}, 0)})
         pool.step({0: f"<action>edit ledger/__init__.py\n{SLOW}</action>"})
-        worker = pool.worker_pids[0]
+        worker, ledger = pool.worker_pids[0], pool._workers[0].ledger
         results: dict = {}
         stepping = threading.Thread(target=lambda: results.update(pool.step({0: "<action>run_tests</action>"})))
         stepping.start()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            now = _ours()
-            if any("densegym-tests-" in d for d in now["dirs"] - before["dirs"]) and now["processes"] - before["processes"]:
+        started: dict[int, bytes] = {}
+        while time.monotonic() < deadline:  # until the test run is under way
+            started = _descendants(worker)
+            if any(b"test_hidden.py" in cmd for cmd in started.values()):
                 break
             time.sleep(0.05)
-        during = _ours()
-        started = during["processes"] - before["processes"]
-        assert any("densegym-lsp-" in d for d in during["dirs"] - before["dirs"])
-        assert any("densegym-tests-" in d for d in during["dirs"] - before["dirs"])
-        assert started, "no language server or test run was seen"
+        owned = leftovers.outstanding(ledger)
+        kinds = {kind for kind, _ in owned}
+        assert any(b"langserver" in cmd for cmd in started.values()) and any(b"test_hidden.py" in c for c in started.values())
+        assert {"dir", "process_group"} <= kinds  # the workspaces, the language server (and a cgroup where there are)
         os.kill(worker, signal.SIGKILL)
         stepping.join(timeout=60)
         assert isinstance(results[0], EnvFailure) and "died" in results[0].reason
         assert pool.worker_pids[0] != worker  # restarted
     finally:
         pool.close()
-    after = _ours()
-    assert not [p for p in started if process_alive(p)], "a process the killed worker started survived it"
-    assert after["dirs"] - before["dirs"] == set()
-    assert after["cgroups"] - before["cgroups"] == set()
+    deadline = time.monotonic() + 5
+    while any(process_alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = {p: cmd[:120] for p, cmd in started.items() if process_alive(p)}
+    assert not survivors, f"a process the killed worker started survived it: {survivors}"
+    assert [ref for kind, ref in owned if kind in ("dir", "cgroup") and os.path.exists(str(ref))] == []
+    assert not ledger_dir.exists()
