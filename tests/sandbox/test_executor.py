@@ -249,3 +249,43 @@ def test_side_channel_and_read_only_paths(bwrap, tmp_path):
     )
     r = bwrap.run(py(code), tmp_path, channel=True, read_only=[frozen])
     assert r.channel == b"via the channel" and "refused" in r.output and frozen.read_text() == "as written"
+
+
+# ---- the Executor protocol ------------------------------------------------------------------------------
+
+
+def test_local_executor_implements_the_protocol_with_jailed_paths(bwrap):
+    from densegym.sandbox import PathEscape
+    from densegym.sandbox.protocol import Executor
+
+    ex = bwrap.fork()
+    try:
+        assert isinstance(ex, Executor) and ex.isolated
+        ex.write("pkg/mod.py", "X = 1\n")
+        ex.write("notes.txt", "n")
+        assert ex.list(".py") == ["pkg/mod.py"] and ex.exists("notes.txt") and ex.read("pkg/mod.py") == "X = 1\n"
+        for bad in ("../escape.txt", "/etc/passwd", ".hidden", "pkg/../../x"):
+            with pytest.raises(PathEscape):
+                ex.write(bad, "x")
+        saved = ex.snapshot()
+        ex.delete("notes.txt")
+        ex.write("pkg/mod.py", "X = 2\n")
+        assert not ex.exists("notes.txt")
+        ex.restore(saved)
+        assert ex.snapshot() == saved
+        # Commands run in the workspace (a relative cwd), with the executor's interpreter.
+        r = ex.run([ex.python, "-c", "import pkg.mod, os; print(pkg.mod.X, os.getcwd())"], ".")
+        assert r.returncode == 0 and r.output.split() == ["1", ex.root]
+        r = ex.run([ex.python, "-c", "open('notes.txt', 'w').write('changed')"], ".", read_only=["notes.txt"])
+        assert r.returncode != 0 and ex.read("notes.txt") == "n"
+        # A fork is a copy: what runs there never touches the original.
+        twin = ex.fork()
+        try:
+            twin.run([twin.python, "-c", "open('pkg/mod.py', 'w').write('X = 99')"], ".")
+            assert twin.read("pkg/mod.py") == "X = 99" and ex.read("pkg/mod.py") == "X = 1\n"
+        finally:
+            twin.close()
+        assert not os.path.exists(twin.root)
+    finally:
+        ex.close()
+    assert not os.path.exists(ex.root)
