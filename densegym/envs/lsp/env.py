@@ -244,7 +244,7 @@ class LSPCodeEnv(TextEnv):
             f"{actions.HELP}\nAn edit replaces exactly the selected text; to replace a function, select it as a "
             "symbol and give the whole new definition, indented as in the file.\n\n"
             f"Files:\n{files}\n\n{self._diagnostics_text(self._diags)}\n"
-            f"Hidden tests passing now: {len(run.passed)} of {run.total}."
+            f"Hidden tests passing now: {len(run.passed)} of {run.total}. You have {self.max_turns} turns."
         )
 
     # ---- state --------------------------------------------------------------------------------
