@@ -7,13 +7,20 @@
 
 Importing this package imports neither torch nor transformers; ``Trainer`` and ``losses`` import torch when they
 are first used. The math of every estimator is in ``docs/ALGORITHMS.md``; each module cites its section.
+``register_estimator(name, fn, config_cls, needs=...)`` adds your own (``examples/custom_estimator.py``).
 """
 
 from importlib import import_module
 from typing import Any
 
 from densegym.trainers.config import TrainerConfig
-from densegym.trainers.estimators import ESTIMATORS, get_estimator
+from densegym.trainers.estimators import (
+    ESTIMATORS,
+    EstimatorSpec,
+    get_estimator,
+    register_estimator,
+    unregister_estimator,
+)
 from densegym.trainers.reward_checks import FarmableRewardWarning
 
 
@@ -23,4 +30,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'densegym.trainers' has no attribute {name!r}")
 
 
-__all__ = ["ESTIMATORS", "FarmableRewardWarning", "Trainer", "TrainerConfig", "get_estimator"]
+__all__ = [
+    "ESTIMATORS",
+    "EstimatorSpec",
+    "FarmableRewardWarning",
+    "Trainer",
+    "TrainerConfig",
+    "get_estimator",
+    "register_estimator",
+    "unregister_estimator",
+]

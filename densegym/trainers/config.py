@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from densegym.rewards.transforms import TRANSFORM_CONFIGS
-from densegym.trainers.estimators import CONFIGS
+from densegym.trainers.estimators import get_spec
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean")  # densegym.trainers.losses, which imports torch
 GENERATION_BACKENDS = ("hf", "vllm")
+
+# the enum-like settings of the trajectory transforms (densegym.rewards.transforms checks them only when a
+# transform runs, after the rollout): refused here, when the config is built
+TRANSFORM_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "gated": {"gate_op": ("ge", "gt")},
+    "normalize": {"scope": ("batch_max_abs", "group_zscore")},
+}
 
 
 @dataclass
@@ -50,13 +57,20 @@ class TrainerConfig:
         task_pool: draw the tasks from seeds ``0 .. task_pool-1``; ``None`` plays fresh seeds every step.
         max_turns, context (``full`` / ``current`` / ``last_k:K``), temperature, top_p, max_new_tokens.
         num_workers: EnvPool worker processes. candidates: VPR's K candidate actions per turn, scored from the
-            same state through the env's snapshots, the best committed (``estimator: turn`` only).
+            same state through the env's snapshots, the best committed (an estimator that needs ``candidates``:
+            ``turn``).
 
     Advantages:
-        estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS`; estimator_config: its config
-            fields (defaults from ALGORITHMS.md). transforms: trajectory transforms applied first, in order:
-            ``{"name": "gated", "channels": [outcome, progress], "thresholds": [1.0]}``, ``min_form``,
-            ``normalize``.
+        estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS` (the built-ins and every one added
+            with :func:`~densegym.trainers.estimators.register_estimator`); estimator_config: its config fields
+            (defaults from ALGORITHMS.md). What the estimator needs beyond the batch (the PRM, the belief probe,
+            state-group candidates) it declares, and the trainer provides. transforms: trajectory transforms
+            applied first, in order: ``{"name": "gated", "channels": [outcome, progress], "thresholds": [1.0]}``,
+            ``min_form``, ``normalize``. Every estimator and transform setting is checked when the config is
+            built: unknown keys and values outside an enum-like field's allowed ones are refused before any
+            rollout.
+        plugins: modules imported before the config is checked, so that the estimators they register can be
+            selected (``plugins: [my_package.estimators]``, or a file: ``plugins: [path/to/estimators.py]``).
         answer_key: for ``igpo``, the key of the gold answer in ``info["privileged"]``.
         prm_lr, prm_updates: for ``oprl``, the implicit PRM's learning rate and DPO steps per batch.
 
@@ -103,6 +117,7 @@ class TrainerConfig:
     num_workers: int = 1
     candidates: int = 1
 
+    plugins: list[str] = field(default_factory=list)
     estimator: str = "grpo"
     estimator_config: dict[str, Any] = field(default_factory=dict)
     transforms: list[dict[str, Any]] = field(default_factory=list)
@@ -144,18 +159,11 @@ class TrainerConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the field and the accepted values for anything that cannot work."""
-        if self.estimator not in CONFIGS:
-            raise ValueError(f"estimator {self.estimator!r} is unknown; known: {', '.join(sorted(CONFIGS))}")
-        known = {f.name for f in dataclasses.fields(CONFIGS[self.estimator])}
-        unknown = set(self.estimator_config) - known
-        if unknown:
-            raise ValueError(
-                f"estimator_config for {self.estimator}: unknown {sorted(unknown)}; known: {sorted(known)}"
-            )
+        import_plugins(self.plugins)
+        spec = get_spec(self.estimator)  # unknown: lists the known names, registered ones included
+        spec.make_config(self.estimator_config)  # unknown keys, enum-like values (the config's validate())
         for t in self.transforms:
-            if not isinstance(t, dict) or t.get("name") not in TRANSFORM_CONFIGS:
-                raise ValueError(f"a transform is a dict with 'name' in {sorted(TRANSFORM_CONFIGS)}, got {t!r}")
-            TRANSFORM_CONFIGS[t["name"]](**{k: v for k, v in t.items() if k != "name"})
+            check_transform(t)
         if self.loss_agg not in AGGREGATIONS:
             raise ValueError(f"loss_agg must be one of {AGGREGATIONS}, got {self.loss_agg!r}")
         if self.generation_backend not in GENERATION_BACKENDS:
@@ -168,9 +176,13 @@ class TrainerConfig:
                      "ppo_epochs", "mini_batches", "micro_batch_rows", "prm_updates", "eval_tasks", "eval_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.candidates < 1 or (self.candidates > 1 and self.estimator != "turn"):
+        if self.candidates < 1 or (self.candidates > 1 and "candidates" not in spec.needs):
+            from densegym.trainers.estimators import ESTIMATORS
+
+            takers = sorted(n for n in ESTIMATORS if "candidates" in get_spec(n).needs)
             raise ValueError(f"candidates={self.candidates}: K > 1 candidate actions feed the state groups of "
-                             "estimator 'turn' only")
+                             f"estimator {' or '.join(map(repr, takers))} only (those that need 'candidates'); "
+                             f"{self.estimator!r} does not")
         if self.task_pool is not None and self.task_pool < 1:
             raise ValueError(f"task_pool must be None or at least 1, got {self.task_pool}")
         if self.lr <= 0 or self.max_grad_norm <= 0:
@@ -216,8 +228,62 @@ class TrainerConfig:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     def estimator_settings(self) -> Any:
-        """The estimator's config dataclass with this run's overrides."""
-        return CONFIGS[self.estimator](**self.estimator_config)
+        """The estimator's config dataclass with this run's overrides (checked)."""
+        return get_spec(self.estimator).make_config(self.estimator_config)
+
+
+def check_transform(transform: Any) -> Any:
+    """A ``transforms`` entry's config, checked: a known name, known keys (the unknown ones are named with the
+    valid ones), enum-like values among the allowed ones (:data:`TRANSFORM_CHOICES`), one G-RA threshold per
+    gating channel."""
+    if not isinstance(transform, dict) or transform.get("name") not in TRANSFORM_CONFIGS:
+        raise ValueError(f"a transform is a dict with 'name' in {sorted(TRANSFORM_CONFIGS)}, got {transform!r}")
+    name = transform["name"]
+    settings = {k: v for k, v in transform.items() if k != "name"}
+    known = [f.name for f in dataclasses.fields(TRANSFORM_CONFIGS[name])]
+    unknown = set(settings) - set(known)
+    if unknown:
+        raise ValueError(f"transform {name}: unknown {sorted(unknown)}; known: {sorted(known)}")
+    config = TRANSFORM_CONFIGS[name](**settings)
+    for key, allowed in TRANSFORM_CHOICES.get(name, {}).items():
+        if getattr(config, key) not in allowed:
+            raise ValueError(f"transform {name}: {key}={getattr(config, key)!r} is not allowed; use one of "
+                             f"{', '.join(map(repr, allowed))}")
+    if name == "gated" and len(config.thresholds) != len(config.channels) - 1:
+        raise ValueError(f"transform gated: {len(config.channels)} channels need {len(config.channels) - 1} "
+                         f"thresholds (one per gating channel), got {list(config.thresholds)}")
+    if callable(getattr(config, "validate", None)):
+        config.validate()
+    return config
+
+
+def import_plugins(plugins: Any) -> None:
+    """Import each of ``plugins`` (a module name, or a path to a ``.py`` file) once per process, so that the
+    estimators it registers exist before the config names one."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if not isinstance(plugins, (list, tuple)) or not all(isinstance(p, str) for p in plugins):
+        raise ValueError(f"plugins is a list of module names or .py paths, got {plugins!r}")
+    for plugin in plugins:
+        if not plugin.endswith(".py"):
+            importlib.import_module(plugin)
+            continue
+        path = Path(plugin).resolve()
+        name = "densegym_plugin_" + re.sub(r"\W", "_", str(path))
+        if name in sys.modules:
+            continue
+        if not path.is_file():
+            raise ValueError(f"plugins: no file {plugin!r}")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
 
 
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from densegym.trainers.estimators import get_spec
+
 
 class FarmableRewardWarning(UserWarning):
     """A farmable reward component is summed over turns by the configured estimator."""
@@ -30,17 +32,16 @@ def _keys(value: Any) -> set[str]:
 
 def summed_reward_keys(estimator: str, config: Any) -> set[str]:
     """The reward keys (``"reward"`` = the weighted ``Turn.reward``, or component names) that ``estimator``
-    with ``config`` sums over the turns of a trajectory: a trajectory score over a reward key (``grpo``,
-    ``rloo``, ``oprl``, ``gigpo``'s episode score, ``igpo``'s outcome), a return over turn rewards (``gigpo``,
-    ``pure``), ``igpo``'s discounted information gains. ``turn`` compares each turn's reward with other turns'
-    and sums nothing."""
+    with ``config`` sums over the turns of a trajectory: the values of the config fields its spec names in
+    ``sums_rewards_over`` (:mod:`densegym.trainers.estimators.registry`). A trajectory score over a reward key
+    (``grpo``, ``rloo``, ``oprl``, ``gigpo``'s episode score, ``igpo``'s outcome), a return over turn rewards
+    (``gigpo``, ``pure``), ``igpo``'s discounted information gains; ``turn`` compares each turn's reward with
+    other turns' and sums nothing. In a score field (``score``, ``outcome``), ``"outcome"`` and ``"success"`` are
+    the trajectory's own and sum nothing."""
     keys: set[str] = set()
-    for name in _SCORE_FIELDS:
-        keys |= _keys(getattr(config, name, None)) - _TRAJECTORY_KEYS
-    if estimator != "turn":
-        keys |= _keys(getattr(config, "reward", None))
-    if estimator == "igpo":
-        keys |= _keys(getattr(config, "info_gain_key", None))
+    for name in get_spec(estimator).sums_rewards_over:
+        found = _keys(getattr(config, name, None))
+        keys |= found - _TRAJECTORY_KEYS if name in _SCORE_FIELDS else found
     return keys
 
 

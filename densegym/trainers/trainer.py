@@ -1,8 +1,12 @@
 """``Trainer``: the one RL loop every estimator shares (DESIGN.md, Trainers).
 
-    collect groups (densegym.rollout)  ->  re-weight rewards, trajectory transforms, info gain (IGPO),
-    implicit PRM rewards (OPRL)  ->  estimator: per-turn advantages  ->  per-step rows  ->  clipped policy
-    loss, masked to the action tokens  ->  optimizer step  ->  log  ->  checkpoint
+    collect groups (densegym.rollout)  ->  re-weight rewards, trajectory transforms, what the estimator needs
+    (its providers: info gain, implicit PRM rewards, state-group candidates)  ->  estimator: per-turn
+    advantages  ->  per-step rows  ->  clipped policy loss, masked to the action tokens  ->  optimizer step  ->
+    log  ->  checkpoint
+
+The loop never asks which estimator it runs: the estimator's spec (densegym.trainers.estimators.registry)
+declares what it needs beyond the batch, and one provider per need (densegym.trainers.providers) supplies it.
 
     from densegym.trainers import Trainer, TrainerConfig
     trainer = Trainer(TrainerConfig(env="densegym/Sokoban-small-v0", estimator="turn", steps=50))
@@ -31,16 +35,15 @@ import torch
 from densegym.agents.context import ContextPolicy
 from densegym.agents.hf import HFAgent
 from densegym.envpool import EnvPool
-from densegym.rewards.info_gain import HFBeliefProbe, apply_info_gain
 from densegym.rewards.transforms import apply_transform
 from densegym.rollout import collect
-from densegym.trainers.batch import expand_candidates, row_advantages, select_turns, turn_rows
+from densegym.trainers.batch import row_advantages, select_turns, turn_rows
 from densegym.trainers.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from densegym.trainers.config import TrainerConfig
 from densegym.trainers.distributed import Runtime
-from densegym.trainers.estimators import get_estimator, turn_with_mask
+from densegym.trainers.estimators import get_spec
 from densegym.trainers.metrics_log import MetricsLog
-from densegym.trainers.prm import ImplicitPRM
+from densegym.trainers.providers import build_providers
 from densegym.trainers.reward_checks import warn_farmable
 from densegym.trainers.update import policy_update, rows_logprobs
 from densegym.trajectory import Trajectory, TrajectoryWriter
@@ -153,14 +156,13 @@ class Trainer:
         self.pad_token_id = self.hf_agent.pad_token_id
         # what plays the episodes: the policy itself, or a vLLM engine that is re-synced after every update
         self.agent = self.hf_agent if config.generation_backend == "hf" else self._vllm_agent()
-        self.estimator = get_estimator(config.estimator)
+        self.spec = get_spec(config.estimator)
+        self.estimator = self.spec.fn
         self.estimator_config = config.estimator_settings()
-        self.prm = None
-        if config.estimator == "oprl":
-            self.prm = ImplicitPRM(
-                self.policy, lr=config.prm_lr, config=self.estimator_config, pad_token_id=self.pad_token_id,
-                micro_batch_rows=config.micro_batch_rows, runtime=self.runtime,
-            )
+        # one provider per need the estimator declares (the PRM, the belief probe, state-group candidates)
+        self.providers = build_providers(self, self.spec.needs)
+        self.prm = getattr(self.providers.get("prm"), "prm", None)  # a model with state: checkpointed
+        self.candidates = max((p.candidates for p in self.providers.values()), default=1)
         if config.tasks_per_step % self.runtime.world_size:
             raise ValueError(
                 f"tasks_per_step={config.tasks_per_step} must divide evenly over {self.runtime.world_size} processes"
@@ -306,12 +308,11 @@ class Trainer:
             out = self.output_dir / "rollouts" / f"step-{step:06d}{rank}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out, candidates=c.candidates)
+        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out, candidates=self.candidates)
         t_rollout = time.perf_counter() - t0
         metrics = rollout_metrics(batch)
-        if c.candidates > 1:
-            batch = expand_candidates(batch)
-            metrics["candidate_turns"] = float(sum(1 for t in batch if t.meta.get("candidate")))
+        for provider in self.providers.values():
+            batch = provider.after_rollout(batch, metrics)
         rows = turn_rows(batch)
         t1 = time.perf_counter()
         if c.old_logprobs == "rollout":
@@ -320,7 +321,7 @@ class Trainer:
             old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
         t_rewards = time.perf_counter()
         metrics.update(self.prepare_rewards(batch, rows, old))
-        metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, IGPO's probe, OPRL's PRM
+        metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, the probe, the PRM
         advantages, turn_masks = self.advantages(batch)
         keep = select_turns(rows, turn_masks)
         ref = rows_logprobs(self.ref_model, rows, self.pad_token_id, c.micro_batch_rows) if self.ref_model else None
@@ -356,35 +357,22 @@ class Trainer:
 
     def prepare_rewards(self, batch: list[Trajectory], rows: list, old: list[torch.Tensor]) -> dict[str, float]:
         """Everything that turns the env's components into the rewards the estimator reads, in order:
-        ``reward_weights``, the configured transforms, IGPO's information gain, OPRL's implicit PRM."""
+        ``reward_weights``, the configured transforms, then the providers of the estimator's needs (the belief
+        probe's information gain, the implicit PRM's step rewards)."""
         c = self.config
         metrics: dict[str, float] = {}
         if c.reward_weights is not None:
             reweight(batch, c.reward_weights)
         for t in c.transforms:
             apply_transform(batch, t["name"], **{k: v for k, v in t.items() if k != "name"})
-        if c.estimator == "igpo" and getattr(self.estimator_config, "info_gain_key", None):
-            probe = HFBeliefProbe(self.policy, self.tokenizer, batch_size=c.micro_batch_rows)
-            was_training = self.policy.training
-            self.policy.eval()
-            try:
-                apply_info_gain(batch, probe, kind=self.estimator_config.info_gain_type, answer_key=c.answer_key,
-                                system_prompt=self.context.system_prompt)
-            finally:
-                self.policy.train(was_training)
-        if self.prm is not None:
-            step_rewards, prm_metrics = self.prm.rewards_and_update(batch, rows, old, c.prm_updates)
-            for traj, r in zip(batch, step_rewards):
-                for turn, value in zip(traj.turns, r):
-                    turn.components[self.estimator_config.step_reward_key] = float(value)
-            metrics.update(prm_metrics)
+        for provider in self.providers.values():
+            metrics.update(provider.rewards(batch, rows, old))
         return metrics
 
     def advantages(self, batch: list[Trajectory]) -> tuple[list[Any], list[np.ndarray] | None]:
-        """Per-turn advantages, and for ``turn`` the per-turn loss masks of its state groups."""
-        if self.config.estimator == "turn":
-            return turn_with_mask(batch, self.estimator_config)
-        return self.estimator(batch, self.estimator_config), None
+        """Per-turn advantages, and the per-turn loss masks of an estimator that gives them (``turn``'s state
+        groups)."""
+        return self.spec.advantages(batch, self.estimator_config)
 
     # ---- warm start and evaluation ---------------------------------------------------------------------
 

@@ -17,53 +17,63 @@ return, for a trajectory, a list of per-turn token arrays instead; ``broadcast_t
 | pure   | pure    | 7             | ``success``; action token counts for the token baseline           |
 
 ``gated`` (G-RA, section 3) is a trajectory transform in :mod:`densegym.rewards.transforms` that composes with
-all of them. Configs are dataclasses with ALGORITHMS.md's defaults: ``CONFIGS[name]()``.
+all of them. Configs are dataclasses with ALGORITHMS.md's defaults: ``CONFIGS[name]()``; each has a
+``validate()`` that refuses a value outside an enum-like field's allowed values (``TrainerConfig`` runs it when it
+is built, before any rollout).
+
+Every estimator is an :class:`EstimatorSpec` in a registry (:mod:`.registry`): the function, its config, what it
+needs beyond the batch (``prm``: oprl; ``probe``: igpo; ``candidates``: turn), which reward keys it sums over
+turns. ``register_estimator(name, fn, config_cls, needs=...)`` adds a user's own; ``ESTIMATORS`` and ``CONFIGS``
+are live read-only views of the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from densegym.trainers.estimators.gigpo import GiGPOConfig, gigpo
 from densegym.trainers.estimators.grpo import GRPOConfig, RLOOConfig, grpo, rloo
 from densegym.trainers.estimators.igpo import IGPOConfig, igpo
 from densegym.trainers.estimators.oprl import OPRLConfig, oprl, oprl_pairs
 from densegym.trainers.estimators.pure import PUREConfig, pure
+from densegym.trainers.estimators.registry import (
+    NEEDS,
+    EstimatorSpec,
+    RegistryView,
+    get_spec,
+    register_estimator,
+    unregister_estimator,
+)
 from densegym.trainers.estimators.turn import TurnConfig, turn, turn_with_mask
 
-ESTIMATORS: dict[str, Callable] = {
-    "grpo": grpo,
-    "rloo": rloo,
-    "turn": turn,
-    "igpo": igpo,
-    "oprl": oprl,
-    "gigpo": gigpo,
-    "pure": pure,
-}
+# the built-ins; a user's own come from register_estimator. needs: what the trainer provides beyond the batch;
+# sums_rewards_over: the config fields whose reward keys the estimator sums over turns (the farmable check)
+register_estimator("grpo", grpo, GRPOConfig, sums_rewards_over=("score",))
+register_estimator("rloo", rloo, RLOOConfig, sums_rewards_over=("score",))
+register_estimator("turn", turn, TurnConfig, needs={"candidates"}, sums_rewards_over=(), masked_fn=turn_with_mask)
+register_estimator("igpo", igpo, IGPOConfig, needs={"probe"}, sums_rewards_over=("outcome", "info_gain_key"))
+register_estimator("oprl", oprl, OPRLConfig, needs={"prm"}, sums_rewards_over=("score",))
+register_estimator("gigpo", gigpo, GiGPOConfig, sums_rewards_over=("score", "reward"))
+register_estimator("pure", pure, PUREConfig, sums_rewards_over=("reward",))
 
-CONFIGS: dict[str, type] = {
-    "grpo": GRPOConfig,
-    "rloo": RLOOConfig,
-    "turn": TurnConfig,
-    "igpo": IGPOConfig,
-    "oprl": OPRLConfig,
-    "gigpo": GiGPOConfig,
-    "pure": PUREConfig,
-}
+ESTIMATORS: Mapping[str, Callable] = RegistryView("fn")  # name -> function, registered ones included (live)
+CONFIGS: Mapping[str, type] = RegistryView("config_cls")  # name -> settings dataclass (live)
 
 
 def get_estimator(name: str) -> Callable:
     """The estimator registered under ``name``; a ValueError lists the known names."""
-    try:
-        return ESTIMATORS[name]
-    except KeyError:
-        raise ValueError(f"unknown estimator {name!r}; known: {', '.join(sorted(ESTIMATORS))}") from None
+    return get_spec(name).fn
 
 
 __all__ = [
     "CONFIGS",
     "ESTIMATORS",
+    "NEEDS",
+    "EstimatorSpec",
     "get_estimator",
+    "get_spec",
+    "register_estimator",
+    "unregister_estimator",
     "GRPOConfig",
     "RLOOConfig",
     "TurnConfig",

@@ -31,6 +31,7 @@ import numpy as np
 
 from densegym.trainers.estimators.common import (
     Key,
+    check_choices,
     reverse_discounted_cumsum,
     std,
     task_groups,
@@ -53,6 +54,11 @@ class GiGPOConfig:
     reward: Key = "reward"
     score: Key = "outcome"
     eps: float = 1e-6
+
+    def validate(self) -> None:
+        """The enum-like fields (checked again where they are used)."""
+        check_choices(self, {"mode": ("mean_norm", "mean_std_norm"),
+                             "episode_stat_weighting": ("per_trajectory", "per_step_row")})
 
 
 def _normalize(values: np.ndarray, pool: np.ndarray, config: GiGPOConfig) -> np.ndarray:

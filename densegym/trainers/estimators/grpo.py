@@ -37,6 +37,9 @@ class GRPOConfig:
     eps: float = 1e-6
     unbiased_std: bool = True
 
+    def validate(self) -> None:
+        """No enum-like field (``score`` is a reward key, checked against the batch)."""
+
 
 def grpo_advantages(scores: np.ndarray, groups: Sequence[Sequence[int]], config: GRPOConfig) -> np.ndarray:
     """``A_i = (R_i - mean_G R) / (std_G R + eps)`` per group; a group of one gets mean 0, std 1."""
@@ -66,6 +69,9 @@ class RLOOConfig:
     """
 
     score: Key = "outcome"
+
+    def validate(self) -> None:
+        """No enum-like field."""
 
 
 def rloo_advantages(scores: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from densegym.rewards.info_gain import INFO_GAIN, information_gain
 from densegym.trainers.estimators.common import (
     Key,
+    check_choices,
     reverse_discounted_cumsum,
     task_groups,
     trajectory_score,
@@ -55,6 +56,10 @@ class IGPOConfig:
     info_gain_weight: float = 1.0
     eps: float = 1e-6
     var_eps: float = 1e-8
+
+    def validate(self) -> None:
+        """The enum-like fields (checked again where they are used)."""
+        check_choices(self, {"info_gain_type": ("prob_diff", "log_prob_diff"), "norm_mode": ("joint", "separate")})
 
 
 def _pool_stats(values: np.ndarray, var_eps: float) -> tuple[float, float]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from densegym.trainers.estimators.common import Key, task_groups, trajectory_score, turn_rewards
+from densegym.trainers.estimators.common import Key, check_choices, task_groups, trajectory_score, turn_rewards
 from densegym.groupmath import batch_norm  # noqa: F401  (re-exported: part of this estimator's API)
 from densegym.trajectory import Trajectory
 
@@ -64,6 +64,17 @@ class OPRLConfig:
     score: Key = "outcome"
     step_reward_key: str = "prm"
     eps: float = 1e-6
+
+    def validate(self) -> None:
+        """The enum-like fields, the PRM's included (checked again where they are used, some not at all)."""
+        check_choices(self, {
+            "variant": ("rloo", "grpo", "reinforce_pp"),
+            "grpo_mode": ("mean_norm", "mean_std_norm"),
+            "reward_norm": ("batch_norm", "none"),
+            "step_baseline_scope": ("all_steps_in_group", "first_row_per_traj"),
+            "traj_score_agg": ("mean", "sum"),
+            "prm_reward_timing": ("pre_update", "post_update"),
+        })
 
 
 def oprl_pairs(batch: Sequence[Trajectory]) -> list[tuple[int, int]]:

@@ -26,6 +26,7 @@ import numpy as np
 
 from densegym.trainers.estimators.common import (
     Key,
+    check_choices,
     leave_one_out_mean,
     reverse_discounted_cumsum,
     task_groups,
@@ -51,6 +52,10 @@ class PUREConfig:
     reward_mode: str = "PRMVR"
     verifiable_reward_coef: float = 1.0
     reward: Key = "reward"
+
+    def validate(self) -> None:
+        """The enum-like fields (checked again where they are used)."""
+        check_choices(self, {"reward_baseline": ("token", "step"), "reward_mode": ("PRMVR", "PRM", "VR")})
 
 
 def _token_counts(traj: Trajectory) -> np.ndarray:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from densegym.trainers.estimators.common import Key, task_groups, turn_rewards
+from densegym.trainers.estimators.common import Key, check_choices, task_groups, turn_rewards
 from densegym.groupmath import commit_index  # noqa: F401  (re-exported: part of this estimator's API)
 from densegym.trajectory import Trajectory
 
@@ -66,6 +66,15 @@ class TurnConfig:
     min_group_size: int = 4
     unequal_lengths: str = "group"
     eps: float = 1e-8
+
+    def validate(self) -> None:
+        """The enum-like fields (checked again where they are used)."""
+        check_choices(self, {
+            "mode": ("auto", "state_group", "per_turn"),
+            "state_group_advantage_mode": ("mean_then_batch_whiten", "group_whiten"),
+            "normalization": ("group", "turn_index", "batch"),
+            "unequal_lengths": ("group", "allow"),
+        })
 
 
 
