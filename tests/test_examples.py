@@ -52,3 +52,43 @@ def test_custom_training_loop_learns_with_dense_rewards():
     mod = _load("custom_training_loop")
     dense = mod.train(episodes=200, seed=0)
     assert dense[-1] >= 0.9 and dense[0] < dense[-1]
+
+
+def test_custom_estimator_is_registered_selected_and_trained(tmp_path):
+    pytest.importorskip("torch", reason="the trainer needs torch: pip install 'densegym[train]'")
+    import numpy as np
+
+    from densegym.trainers import TrainerConfig, unregister_estimator
+    from densegym.trainers.estimators import get_spec, grpo
+    from densegym.trajectory import Trajectory, Turn
+
+    mod = _load("custom_estimator")
+    try:
+        assert get_spec("mixed_return").fn is mod.mixed_return
+        # the math: GRPO's outcome advantage plus the weighted, group-normalised discounted return
+        batch = [Trajectory(env_id="t", task_id="a", group_id="a", outcome=o, success=o > 0,
+                            turns=[Turn(observation="o", action="a", reward=r, components={}) for r in rs])
+                 for o, rs in ((1.0, (0.0, 1.0)), (0.0, (1.0, 0.0)))]
+        config = mod.MixedReturnConfig(dense_weight=2.0, gamma=0.5)
+        returns = np.array([0.5, 1.0, 1.0, 0.0])
+        dense = (returns - returns.mean()) / (returns.std() + config.eps)
+        expected = [g + 2.0 * d for g, d in zip(grpo(batch), (dense[:2], dense[2:]))]
+        for got, want in zip(mod.mixed_return(batch, config), expected):
+            np.testing.assert_allclose(got, want)
+        with pytest.raises(ValueError, match="dense_norm='std' is not allowed"):
+            TrainerConfig(estimator="mixed_return", estimator_config={"dense_norm": "std"})
+        calls = []
+        original = mod.mixed_return
+
+        def counted(batch, config):
+            calls.append(len(batch))
+            return original(batch, config)
+
+        from densegym.trainers import register_estimator
+
+        register_estimator("mixed_return", counted, mod.MixedReturnConfig, replace=True)
+        history = mod.train(steps=2, output_dir=str(tmp_path / "run"))
+        assert [m["step"] for m in history] == [1, 2] and len(calls) == 2
+        assert all(math.isfinite(m["loss"]) for m in history)
+    finally:
+        unregister_estimator("mixed_return")

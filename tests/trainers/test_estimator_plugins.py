@@ -306,8 +306,9 @@ def test_a_bad_value_on_the_command_line_fails_before_any_env_exists(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "densegym", "train", str(config), "estimator_config.normalization=grou"],
-                          capture_output=True, text=True, timeout=120, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "densegym", "train", str(config), "estimator_config.normalization=grou"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO, env=env,
+                          stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
     assert proc.returncode != 0
     assert "normalization='grou' is not allowed; use one of 'group', 'turn_index', 'batch'" in proc.stderr

@@ -5,15 +5,14 @@ trajectory, in batch order) with a settings dataclass ``config_cls`` whose defau
 needs beyond the batch it *declares*; the trainer has one provider per need and runs it before calling the
 estimator, so the training loop never asks which estimator it is running:
 
-| need         | what the trainer provides (:mod:`densegym.trainers.providers`)        | where the estimator reads it                     |
-|--------------|-----------------------------------------------------------------------|--------------------------------------------------|
-| ``prm``      | OPRL's implicit PRM (:class:`~densegym.trainers.prm.ImplicitPRM`, a   | ``Turn.components[config.step_reward_key]``       |
-|              | copy of the policy DPO-trained on each batch): ``r_phi`` per turn      | (``"prm"`` when the config has no such field)     |
-|              | (ALGORITHMS.md 1(b))                                                  |                                                  |
-| ``probe``    | IGPO's belief probe of the gold answer (``info["privileged"]``) on the | ``Turn.components["info_gain"]`` (``IG_t``),      |
-|              | policy: ``l_t``, ``IG_t`` (ALGORITHMS.md 2(b))                        | ``Turn.info["belief_log_prob"]`` (``l_t``)        |
-| ``candidates`` | VPR's K candidate actions per turn scored from snapshots            | one-turn trajectories of the same task group,    |
-|              | (``TrainerConfig.candidates``; ALGORITHMS.md 4(b))                    | ``Turn.info["state_group"]``                      |
+    prm         OPRL's implicit PRM (ImplicitPRM, a copy of the policy DPO-trained on each batch; ALGORITHMS.md
+                1(b)) writes r_phi of every turn to Turn.components[config.step_reward_key] ("prm" when the config
+                has no such field)
+    probe       IGPO's belief probe of the gold answer (info["privileged"]) on the policy (ALGORITHMS.md 2(b))
+                writes IG_t to Turn.components["info_gain"] and l_t to Turn.info["belief_log_prob"]
+    candidates  VPR's K candidate actions per turn, scored from env snapshots (TrainerConfig.candidates;
+                ALGORITHMS.md 4(b)): each uncommitted one joins the batch as a one-turn trajectory of the same
+                task group, every candidate turn carrying Turn.info["state_group"]
 
 A config may read the PRM's settings (``beta``, ``traj_score_agg``, ``prm_reward_timing``) and the probe's
 (``info_gain_type``); those it lacks take :class:`~densegym.trainers.estimators.oprl.OPRLConfig`'s and
@@ -156,7 +155,9 @@ def register_estimator(
     try:
         spec.config_cls()
     except TypeError as exc:
-        raise TypeError(f"estimator {name!r}: every field of {spec.config_cls.__name__} needs a default ({exc})") from None
+        raise TypeError(
+            f"estimator {name!r}: every field of {spec.config_cls.__name__} needs a default ({exc})"
+        ) from None
     _REGISTRY[name] = spec
     return spec
 
