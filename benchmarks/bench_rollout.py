@@ -10,7 +10,20 @@ Compares, at the same number of envs in flight:
   on GEM's own Sokoban of the same size, when ``gem-llm`` is installed.
 
 Reported: env steps per second, the ratio to AsyncVectorEnv, and the pool's overhead per env step
-over stepping the same env serially in process. ``python -m benchmarks.bench_rollout [--quick] [--repeats R]
+over stepping the same env serially in process.
+
+Then asynchronous ``collect`` against lockstep ``collect``, in episodes per second, 16 envs in flight on 2
+workers, with an agent that answers at once (so that the envs are all there is to wait for):
+
+* a mixed-latency env (:class:`MixedLatencyEnv`: every step sleeps 0-200 ms, drawn from the episode's seed, like
+  a test run or a page load), 4 turns an episode;
+* Sokoban-small with random moves, 20 turns an episode.
+
+Three ways: ``collect(..., asynchronous=False)`` on ``EnvPool(..., inline_ms=inf)``, which is exactly the
+rollout before it was asynchronous (every command of a worker run one after another on its main thread,
+every turn waiting for every env); the same lockstep loop on a default pool (a worker's slots on their own
+threads: the slow envs of a worker no longer wait for each other, a turn still waits for the slowest env);
+and asynchronous ``collect`` (the default). ``python -m benchmarks.bench_rollout [--quick] [--repeats R]
 [--json FILE]``.
 """
 
@@ -18,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import logging
@@ -28,7 +42,10 @@ import gymnasium as gym
 import numpy as np
 
 import densegym  # noqa: F401
-from densegym.rollout import EnvPool
+from densegym.agents import AgentOutput
+from densegym.envs import StepOutcome, TextEnv, extract_tag
+from densegym.rewards import RewardSet, outcome_reward
+from densegym.rollout import EnvPool, collect
 
 ENV_ID = "densegym/Sokoban-small-v0"
 MOVES = ("up", "down", "left", "right")
@@ -132,6 +149,107 @@ def bench_gem_vector(num_envs: int, steps: int, async_mode: bool) -> float | str
             pool.shutdown(wait=True)
 
 
+class MixedLatencyEnv(TextEnv):
+    """Every step sleeps 0-200 ms (uniform; the delays of an episode are drawn from its seed), like a test run or
+    a page load; the episode ends after ``TURNS`` steps."""
+
+    TURNS = 4
+    default_max_turns = TURNS
+    supports_snapshot = False
+
+    def default_rewards(self) -> RewardSet:
+        return RewardSet({"outcome": (outcome_reward(), 1.0)})
+
+    def sample_task(self, rng: np.random.Generator) -> tuple[float, ...]:
+        return tuple(float(d) for d in rng.uniform(0.0, 0.2, size=self.TURNS))
+
+    def start(self, task: tuple[float, ...]) -> str:
+        self.delays, self.done = task, 0
+        return "Reply <action>anything</action>."
+
+    def parse_action(self, text: str) -> str:
+        return extract_tag(text) or ""
+
+    def apply_action(self, action: str) -> StepOutcome:
+        time.sleep(self.delays[self.done])
+        self.done += 1
+        done = self.done >= self.TURNS
+        return StepOutcome("Done." if done else "Next.", terminated=done, success=done, outcome=float(done))
+
+    def state_view(self) -> int:
+        return self.done
+
+    def anchor(self) -> str:
+        return str(self.done)
+
+
+class InstantAgent:
+    """Answers every conversation at once: a random Sokoban move (seeded), which any env accepts as an action."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, conversations):
+        return [AgentOutput(text=a) for a in _actions(self.rng, len(conversations))]
+
+
+COLLECT_MODES = {  # name -> (EnvPool's inline_ms, collect's asynchronous)
+    "lockstep, as before (serial workers)": (float("inf"), False),
+    "lockstep, threaded workers": (2.0, False),
+    "asynchronous collect": (2.0, True),
+}
+
+
+def bench_collect(env: str | type, inline_ms: float, asynchronous: bool, episodes: int, max_turns: int | None,
+                  num_envs: int = 16, workers: int = 2) -> float:
+    """Episodes per second of ``collect`` over ``episodes`` tasks (one sample each) with the instant agent."""
+    with EnvPool(env, num_envs=num_envs, num_workers=workers, inline_ms=inline_ms) as pool:
+        collect(InstantAgent(), pool, list(range(num_envs)), max_turns=max_turns, progress=False,
+                asynchronous=asynchronous)  # warm up: every worker's slots have run
+        start = time.perf_counter()
+        groups = collect(InstantAgent(), pool, list(range(1000, 1000 + episodes)), max_turns=max_turns,
+                         progress=False, asynchronous=asynchronous)
+        elapsed = time.perf_counter() - start
+    failed = [t for g in groups for t in g if t.meta.get("failed")]
+    if failed:
+        raise RuntimeError(f"{len(failed)} episodes failed: {failed[0].meta['failed']}")
+    return episodes / elapsed
+
+
+def run_collect(quick: bool = False, repeats: int = 3) -> dict:
+    """Asynchronous vs lockstep ``collect`` on the mixed-latency env and on Sokoban, best of ``repeats`` each,
+    the modes taking turns within a repeat."""
+    # the class as the workers can import it (under ``python -m`` this module is ``__main__``, which dill would
+    # ship by value instead)
+    mixed = importlib.import_module("benchmarks.bench_rollout").MixedLatencyEnv
+    cases = {
+        "mixed latency (0-200 ms a step)": (mixed, 16 if quick else 48, None),
+        "Sokoban-small, random moves": (ENV_ID, 16 if quick else 160, 20),
+    }
+    report: dict[str, dict[str, float]] = {}
+    for case, (env, episodes, max_turns) in cases.items():
+        rows: dict[str, float] = {}
+        for _ in range(repeats):
+            for mode, (inline_ms, asynchronous) in COLLECT_MODES.items():
+                eps = bench_collect(env, inline_ms, asynchronous, episodes, max_turns)
+                rows[mode] = max(rows.get(mode, 0.0), eps)
+        report[case] = rows
+    return {"num_envs": 16, "workers": 2, "repeats": repeats, "episodes_per_s": report}
+
+
+def format_collect_table(report: dict) -> str:
+    lines = [
+        f"collect, {report['num_envs']} envs in flight on {report['workers']} workers, an instant agent, "
+        f"episodes/s, best of {report['repeats']}",
+        f"{'env':<34} {'mode':<38} {'episodes/s':>10} {'async vs this':>14}",
+    ]
+    for case, rows in report["episodes_per_s"].items():
+        fastest = rows["asynchronous collect"]
+        for mode, eps in rows.items():
+            lines.append(f"{case:<34} {mode:<38} {eps:>10.2f} {fastest / eps:>13.2f}x")
+    return "\n".join(lines)
+
+
 GEM_SERIAL = "GEM SyncVectorEnv (GEM Sokoban)"
 
 
@@ -188,9 +306,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="each runner's best of this many (default 3)")
     parser.add_argument("--json")
+    parser.add_argument("--only", choices=("steps", "collect"), help="run only one of the two tables")
     args = parser.parse_args()
-    report = run(args.quick, max(1, args.repeats))
-    print(format_table(report))
+    report = {}
+    if args.only != "collect":
+        report = run(args.quick, max(1, args.repeats))
+        print(format_table(report))
+    if args.only != "steps":
+        report["collect"] = run_collect(args.quick, max(1, args.repeats))
+        print(format_collect_table(report["collect"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)

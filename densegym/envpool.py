@@ -18,8 +18,8 @@ Threads (rather than one process per env) keep a worker's shared resources share
 browser, a Docker client: DESIGN.md, "Resources") and let the pool put many light envs in few processes;
 the heavy work of the envs that need concurrency happens in subprocesses, servers and I/O, which release
 the GIL. Handing a command to a thread costs some 10-20 us, which is a quarter of a Sokoban step, so a slot
-whose last three commands each took under ``inline_ms`` (default 2 ms) runs its next one on the worker's
-main thread instead, batched with the other fast slots of the same message into one answer (what the
+whose last three steps (or calls) each took under ``inline_ms`` (default 2 ms) runs its next step on the
+worker's main thread instead (a reset, which may start a server, always runs on the slot's thread), batched with the other fast slots of the same message into one answer (what the
 synchronous pool always did): fast envs keep their full speed, slow envs get their own thread as soon as
 they show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one
 command to the next). ``inline_ms=0`` puts every command on its slot's thread.
@@ -270,7 +270,8 @@ class _SlotRunner:
         status, value = encode_one(self.slots.answer_one(cmd, local, payload))
         if status != "ok":
             self.slots.forget_privileged(local)
-        self.recent[local].append(time.perf_counter() - start)
+        if cmd != "reset":
+            self.recent[local].append(time.perf_counter() - start)
         return (call_id, local, status, value)
 
     def handle(self, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
@@ -278,7 +279,8 @@ class _SlotRunner:
         for local, payload in items:
             recent = self.recent[local]
             with self.count_lock:
-                fast = self.queued[local] == 0 and len(recent) == recent.maxlen and max(recent) < self.inline_s
+                fast = self.queued[local] == 0 and (self.inline_s == float("inf") or (
+                    cmd != "reset" and len(recent) == recent.maxlen and max(recent) < self.inline_s))
                 if not fast:
                     self.queued[local] += 1
             if fast:
@@ -747,9 +749,10 @@ class EnvPool(SlotPool):
             fails (its episode only; see the module docstring for what happens to its worker).
         start_timeout: seconds a worker may take to start and build its envs.
         start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
-        inline_ms: a slot whose last three commands each took under this many milliseconds runs its next one on
-            its worker's main thread, batched with the others (no thread hand-off); every other command runs on
-            its slot's own thread. 0: always the slot's thread.
+        inline_ms: a slot whose last three steps (or calls) each took under this many milliseconds runs its next
+            one on its worker's main thread, batched with the others (no thread hand-off); every other command,
+            and every reset, runs on its slot's own thread. 0: always the slot's thread; ``float("inf")``: every
+            command on the main thread, one slot after another (the pool before it was asynchronous).
     """
 
     def __init__(
