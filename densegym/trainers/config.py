@@ -59,6 +59,11 @@ class TrainerConfig:
         num_workers: EnvPool worker processes. candidates: VPR's K candidate actions per turn, scored from the
             same state through the env's snapshots, the best committed (an estimator that needs ``candidates``:
             ``turn``).
+        async_rollout: ``False`` (default): every turn, the policy generates for all episodes in flight at once
+            (lockstep), so a seeded run, and its resume, reproduce exactly. ``True``: envs step independently and
+            the policy generates for whichever are ready (at most ``rollout_max_batch``, waiting at most
+            ``rollout_max_wait_ms`` for more), so that a slow step (a test run, a page load) never stalls the
+            others; which episodes share a generation batch then depends on timing, and so do the samples.
 
     Advantages:
         estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS` (the built-ins and every one added
@@ -116,6 +121,9 @@ class TrainerConfig:
     max_new_tokens: int = 16
     num_workers: int = 1
     candidates: int = 1
+    async_rollout: bool = False
+    rollout_max_batch: int | None = None
+    rollout_max_wait_ms: float = 20.0
 
     plugins: list[str] = field(default_factory=list)
     estimator: str = "grpo"
@@ -176,6 +184,10 @@ class TrainerConfig:
                      "ppo_epochs", "mini_batches", "micro_batch_rows", "prm_updates", "eval_tasks", "eval_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.rollout_max_batch is not None and int(self.rollout_max_batch) < 1:
+            raise ValueError(f"rollout_max_batch must be at least 1 (or null: every episode in flight), got {self.rollout_max_batch}")
+        if float(self.rollout_max_wait_ms) < 0:
+            raise ValueError(f"rollout_max_wait_ms must be at least 0, got {self.rollout_max_wait_ms}")
         if self.candidates < 1 or (self.candidates > 1 and "candidates" not in spec.needs):
             from densegym.trainers.estimators import ESTIMATORS
 

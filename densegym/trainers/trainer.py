@@ -294,6 +294,8 @@ class Trainer:
             agent, self.pool, list(tasks), group_size=group_size or self.config.group_size,
             max_turns=self.config.max_turns, context=self.context, out=out, seed=seed,
             progress=bool(self.config.progress), env_id=self.config.env, candidates=candidates,
+            asynchronous=self.config.async_rollout, max_batch=self.config.rollout_max_batch,
+            max_wait_ms=self.config.rollout_max_wait_ms,
         )
         return [t for g in groups for t in g if t is not None and not t.meta.get("failed")]
 

@@ -242,3 +242,25 @@ def test_rollout_logprobs_as_old_policy_match_the_recomputed_ones(tmp_path):
         with Trainer(small_config(tmp_path / mode, estimator="turn", old_logprobs=mode)) as trainer:
             losses[mode] = trainer.train()[-1]["loss"]
     assert losses["rollout"] == pytest.approx(losses["recompute"], abs=1e-4)
+
+
+def test_async_rollout_trains_and_is_off_by_default(tmp_path, monkeypatch):
+    """``async_rollout`` reaches collect (lockstep by default, for exact reproducibility and resume)."""
+    import densegym.trainers.trainer as trainer_module
+
+    seen = []
+    real = trainer_module.collect
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs.get("asynchronous"), kwargs.get("max_batch"), kwargs.get("max_wait_ms")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "collect", spy)
+    with Trainer(small_config(tmp_path / "a")) as trainer:
+        trainer.train()
+    with Trainer(small_config(tmp_path / "b", async_rollout=True, rollout_max_batch=2, rollout_max_wait_ms=5)) as trainer:
+        history = trainer.train()
+    assert seen == [(False, None, 20.0), (True, 2, 5.0)]
+    assert history[-1]["trajectories"] == 4
+    with pytest.raises(ValueError, match="rollout_max_batch"):
+        small_config(tmp_path, rollout_max_batch=0)
