@@ -69,7 +69,6 @@ import os
 import pickle
 import queue
 import shutil
-import tempfile
 import threading
 import time
 import traceback
@@ -770,7 +769,10 @@ class EnvPool(SlotPool):
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
         self.inline_ms = float(inline_ms)
         self._ctx = mp.get_context(start_method)
-        self._ledgers = tempfile.mkdtemp(prefix="densegym-pool-")
+        from densegym import leftovers
+
+        leftovers.sweep_orphans()  # what pools of crashed runs left behind
+        self._ledgers = leftovers.pool_dir()
         self._started = 0
         self._start_workers()
 

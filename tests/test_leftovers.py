@@ -75,3 +75,16 @@ def test_a_ledger_line_cut_by_the_kill_is_skipped(tmp_path):
     ledger.write_text(json.dumps({"op": "own", "id": 1, "pid": 7, "kind": "dir", "ref": str(target)}) + '\n{"op": "own", "id"')
     assert leftovers.sweep(ledger) == [("dir", str(target))]
     assert not target.exists() and not ledger.exists()
+
+
+def test_the_next_pool_removes_a_crashed_runs_leftovers():
+    from densegym.envpool import EnvPool
+
+    run = _crashed_run()
+    assert Path(run["work"]).is_dir()
+    with EnvPool("densegym/Sokoban-small-v0", num_envs=1, num_workers=1):
+        pass
+    deadline = time.monotonic() + 5
+    while process_alive(run["server"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(run["work"]).exists() and not process_alive(run["server"]) and not Path(run["pool"]).exists()
