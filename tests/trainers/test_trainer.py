@@ -16,12 +16,7 @@ from densegym.trainers.trainer import Trainer  # noqa: E402
 LETTER_ENV = "tests.trainers.envs:LetterEnv"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_config(tmp_path, **overrides) -> TrainerConfig:
