@@ -181,6 +181,9 @@ class Slots:
         if not isinstance(info, dict) or info.get("privileged") is None:
             return info
         value = info["privileged"]
+        if _small(value):  # Sokoban's few numbers: hashing would cost more than sending them again
+            self.sent_digest.pop(local, None)
+            return info
         try:
             digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
         except Exception:  # noqa: BLE001 - reported when the whole answer is pickled
@@ -212,6 +215,30 @@ class Slots:
                 env.close()
             except Exception:
                 pass
+
+
+def _small(value: Any, budget: int = 64) -> bool:
+    """Whether ``value`` is a few plain scalars (at most ``budget`` of them, strings counted by 64 characters):
+    cheaper to send every step than to hash. Containers are walked only until the budget runs out."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            budget -= 1 + len(item) // 64
+        elif isinstance(item, (int, float, bool)) or item is None:
+            budget -= 1
+        elif isinstance(item, dict):
+            budget -= 1
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            budget -= 1
+            todo.extend(item)
+        else:
+            return False
+        if budget < 0:
+            return False
+    return True
 
 
 def encode_one(answer: tuple[str, Any]) -> tuple[str, Any]:
@@ -575,7 +602,8 @@ class SlotPool:
                 for w in {self._slot_owner[s][0] for s in self._held}:
                     self._restart(w, lose_open_episodes=True)
             return
-        wait = max(0.0, min(d for _, _, d in self._pending.values()) - time.monotonic())
+        earliest = min(d for _, _, d in self._pending.values())
+        wait = max(0.0, earliest - time.monotonic())
         if timeout is not None:
             wait = min(wait, timeout)
         for event in self._gather(wait):
@@ -596,11 +624,13 @@ class SlotPool:
             del self._pending[slot]
             self._done[slot] = self._decode(slot, pending[1], status, value)
         now = time.monotonic()
-        for slot in list(self._pending):
-            pending = self._pending.get(slot)
-            if pending is not None and pending[2] <= now:
-                self._timed_out(slot)
-        self._restart_idle_retirees()
+        if earliest <= now:  # some deadline has passed: find which
+            for slot in list(self._pending):
+                pending = self._pending.get(slot)
+                if pending is not None and pending[2] <= now:
+                    self._timed_out(slot)
+        if self._retiring:
+            self._restart_idle_retirees()
 
     def _index_of(self, worker: Any) -> int | None:
         for w, current in enumerate(self._workers):
@@ -791,20 +821,18 @@ class EnvPool(SlotPool):
         conns = {worker.conn: worker for worker in self._workers if worker is not None}
         events: list[tuple] = []
         for conn in _wait(list(conns), timeout=timeout):
+            # One message a worker per call: the next wait finds the rest (a poll per message costs as much).
             worker = conns[conn]
-            while True:  # everything this worker has sent so far
-                try:
-                    message = _recv(conn)
-                except (EOFError, OSError):
-                    events.append(("dead", worker, self._death_reason(self._index_of(worker))))
-                    break
-                except Exception as exc:  # noqa: BLE001 - a message that is not the protocol's: the worker is unsound
-                    events.append(("dead", worker, f"an unreadable answer ({type(exc).__name__}: {exc})"))
-                    break
-                if message[0] == "answers":
-                    events.extend(("answer", worker, *answer) for answer in message[1])
-                if not conn.poll(0):
-                    break
+            try:
+                message = _recv(conn)
+            except (EOFError, OSError):
+                events.append(("dead", worker, self._death_reason(self._index_of(worker))))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a message that is not the protocol's: the worker is unsound
+                events.append(("dead", worker, f"an unreadable answer ({type(exc).__name__}: {exc})"))
+                continue
+            if message[0] == "answers":
+                events.extend(("answer", worker, *answer) for answer in message[1])
         return events
 
     def _death_reason(self, w: int | None) -> str:
