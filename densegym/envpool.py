@@ -19,9 +19,10 @@ browser, a Docker client: DESIGN.md, "Resources") and let the pool put many ligh
 the heavy work of the envs that need concurrency happens in subprocesses, servers and I/O, which release
 the GIL. Handing a command to a thread costs some 10-20 us, which is a quarter of a Sokoban step, so a slot
 whose last three steps (or calls) each took under ``inline_ms`` (default 2 ms) runs its next step on the
-worker's main thread instead (a reset, which may start a server, always runs on the slot's thread), batched with the other fast slots of the same message into one answer (what the
-synchronous pool always did): fast envs keep their full speed, slow envs get their own thread as soon as
-they show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one
+worker's main thread instead, batched with the other fast slots of the same message into one answer (what the
+synchronous pool always did); so does its reset when, besides, its last reset took under ``inline_ms`` (a
+slot's first reset, which may start a server, runs on its thread): fast envs keep their full speed, slow envs
+get their own thread as soon as they show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one
 command to the next). ``inline_ms=0`` puts every command on its slot's thread.
 
 What can go wrong stays local:
@@ -220,6 +221,15 @@ class Slots:
 def _small(value: Any, budget: int = 64) -> bool:
     """Whether ``value`` is a few plain scalars (at most ``budget`` of them, strings counted by 64 characters):
     cheaper to send every step than to hash. Containers are walked only until the budget runs out."""
+    if type(value) is dict and len(value) * 2 <= budget:  # the usual shape: a flat dict of short scalars
+        for key, item in value.items():
+            if type(key) is not str or len(key) >= 64:
+                break
+            kind = type(item)
+            if not (kind is int or kind is float or kind is bool or item is None or (kind is str and len(item) < 64)):
+                break
+        else:
+            return True
     todo = [value]
     while todo:
         item = todo.pop()
@@ -276,15 +286,26 @@ def _recv(conn: Any) -> Any:
 class _SlotRunner:
     """What a worker runs for its slots: each command on the main thread when the slot has been fast, else on
     the slot's own thread; every answer is sent as soon as it is ready (``("answers", [(call_id, local,
-    status, value)])``), the main thread's answers of one message together."""
+    status, value)])``), the main thread's answers of one message together.
+
+    A slot is fast when its last ``FAST_RUN`` steps and calls each took under ``inline_ms`` (``streak``), and
+    for a reset also its last reset did (``reset_fast``; a slot's first reset, which may start a server, runs on
+    its thread). ``queued`` counts the commands a slot's thread has yet to answer: while it has any, the slot's
+    next commands follow them there (one thread at a time per env). Only the main thread raises ``queued``, so it
+    reads it without the lock: a zero it sees stays zero until it queues a command itself."""
+
+    FAST_RUN = 3
 
     def __init__(self, conn: Any, slots: Slots, inline_ms: float):
         self.conn, self.slots = conn, slots
         self.inline_s = inline_ms / 1000.0
+        self.always_inline = inline_ms == float("inf")
         self.send_lock = threading.Lock()
         self.count_lock = threading.Lock()
-        self.recent = [deque(maxlen=3) for _ in slots.envs]  # seconds of the slot's last commands
-        self.queued = [0] * len(slots.envs)  # commands given to the slot's thread and not yet answered
+        n = len(slots.envs)
+        self.streak = [0] * n  # how many of the slot's last steps / calls in a row took under inline_ms
+        self.reset_fast = [False] * n  # whether the slot's last reset took under inline_ms
+        self.queued = [0] * n  # commands given to the slot's thread and not yet answered
         self.queues: dict[int, queue.SimpleQueue] = {}
 
     def send(self, answers: list[tuple]) -> None:
@@ -294,25 +315,29 @@ class _SlotRunner:
     def run(self, call_id: int, cmd: str, local: int, payload: Any) -> tuple:
         start = time.perf_counter()
         status, value = encode_one(self.slots.answer_one(cmd, local, payload))
+        fast = time.perf_counter() - start < self.inline_s
         if status != "ok":
             self.slots.forget_privileged(local)
-        if cmd != "reset":
-            self.recent[local].append(time.perf_counter() - start)
+        if cmd == "reset":
+            self.reset_fast[local] = fast
+        elif fast:
+            self.streak[local] += 1
+        else:
+            self.streak[local] = 0
         return (call_id, local, status, value)
 
     def handle(self, call_id: int, cmd: str, items: list[tuple[int, Any]]) -> None:
         inline = []
+        queued, streak, run = self.queued, self.streak, self.run
+        fast_run = self.FAST_RUN
         for local, payload in items:
-            recent = self.recent[local]
+            if queued[local] == 0 and (self.always_inline or (
+                    streak[local] >= fast_run and (cmd != "reset" or self.reset_fast[local]))):
+                inline.append(run(call_id, cmd, local, payload))
+                continue
             with self.count_lock:
-                fast = self.queued[local] == 0 and (self.inline_s == float("inf") or (
-                    cmd != "reset" and len(recent) == recent.maxlen and max(recent) < self.inline_s))
-                if not fast:
-                    self.queued[local] += 1
-            if fast:
-                inline.append(self.run(call_id, cmd, local, payload))
-            else:
-                self._queue(local).put((call_id, cmd, payload))
+                queued[local] += 1
+            self._queue(local).put((call_id, cmd, payload))
         if inline:
             self.send(inline)
 
@@ -779,8 +804,8 @@ class EnvPool(SlotPool):
         start_timeout: seconds a worker may take to start and build its envs.
         start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
         inline_ms: a slot whose last three steps (or calls) each took under this many milliseconds runs its next
-            one on its worker's main thread, batched with the others (no thread hand-off); every other command,
-            and every reset, runs on its slot's own thread. 0: always the slot's thread; ``float("inf")``: every
+            one on its worker's main thread, batched with the others (no thread hand-off), and its next reset too
+            if its last reset also took under it; every other command runs on its slot's own thread. 0: always the slot's thread; ``float("inf")``: every
             command on the main thread, one slot after another (the pool before it was asynchronous).
     """
 
