@@ -2,7 +2,7 @@
 
 A leaf module (numpy and ``densegym.trajectory`` only): ``densegym.trainers.estimators`` and
 ``densegym.rewards.transforms`` both build on it, and neither imports the other. The conventions are those
-of ALGORITHMS.md section 0.1.
+of docs/algorithms.md section 0.1.
 
 Conventions used by every estimator:
 
@@ -13,7 +13,7 @@ Conventions used by every estimator:
   transform such as ``gated`` or ``info_gain``), a tuple of keys is their sum.
 * A **score key** names a per-trajectory scalar: ``"outcome"`` is ``Trajectory.outcome``, ``"success"`` is
   ``float(Trajectory.success)``, any reward key is that reward summed over the turns; a tuple sums its keys
-  (``("outcome", "gated")`` is the G-RA return of ALGORITHMS.md section 3).
+  (``("outcome", "gated")`` is the G-RA return of docs/algorithms.md section 3).
 * Estimators return **per-turn advantages**: one float64 array per trajectory, one value per turn. The trainer
   broadcasts turn t's value to the action tokens of turn t (:func:`broadcast_to_tokens`).
 """
@@ -81,7 +81,7 @@ def std(values: np.ndarray, unbiased: bool) -> float:
 def group_normalize(
     values: np.ndarray, *, scale: bool = True, eps: float = 1e-6, unbiased: bool = True
 ) -> np.ndarray:
-    """GRPO's group normalisation of one group's scores (ALGORITHMS.md section 10(b)).
+    """GRPO's group normalisation of one group's scores (docs/algorithms.md section 10(b)).
 
     ``(R - mean) / (std + eps)`` with ``scale`` ("mean_std_norm"), ``R - mean`` without ("mean_norm"). A group
     of one gets mean 0 and std 1, so its value passes through (verl's convention).
@@ -123,7 +123,7 @@ def broadcast_to_tokens(turn_advantages: Sequence[np.ndarray], turn_token_counts
 
     ``turn_token_counts[i][t]`` is the number of action tokens of turn t of trajectory i. The result for
     trajectory i has ``sum(turn_token_counts[i])`` entries (only action tokens; the trainer scatters them into
-    the concatenated layout of ALGORITHMS.md 0.2, where observation tokens keep advantage 0 and mask 0).
+    the concatenated layout of docs/algorithms.md section 0.2, where observation tokens keep advantage 0 and mask 0).
 
     Per-token path: an estimator may return, for a trajectory, a *list of arrays* (one per turn, one value per
     action token of that turn) instead of one array of per-turn values; this function passes such
@@ -152,7 +152,7 @@ def batch_norm(step_rewards: Sequence[np.ndarray], eps: float = 1e-6) -> list[np
 
 def min_form_rewards(rewards: Sequence[float], temperature: float = 0.1, weighted: bool = True) -> np.ndarray:
     """PURE's transformed rewards ``r*_i = w_i r_i``, ``w = softmax(-r / T)`` over one trajectory's steps
-    (ALGORITHMS.md section 7(b)); their sum tends to ``min_i r_i`` as T -> 0 and lies in [min r, mean r].
+    (docs/algorithms.md section 7(b)); their sum tends to ``min_i r_i`` as T -> 0 and lies in [min r, mean r].
 
     ``weighted=False`` is the ``disable_weighted_reward`` ablation (uniform weights: the mean).
     """

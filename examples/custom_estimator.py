@@ -1,6 +1,6 @@
 """Your own advantage estimator, registered and trained with the bundled ``Trainer``.
 
-``mixed_return`` gives turn t of trajectory i the GRPO outcome advantage (ALGORITHMS.md section 10(b)) plus a
+``mixed_return`` gives turn t of trajectory i the GRPO outcome advantage (docs/algorithms.md section 10(b)) plus a
 weighted, group-normalised discounted dense return (the step return of section 6, Eq. 5):
 
     A^E_i    = (R_i - mean_G R) / (std_G R + eps)                  R_i = Trajectory.outcome, task group G

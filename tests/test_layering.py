@@ -1,4 +1,4 @@
-"""The layering of DESIGN's architecture, tested: lower layers never import the trainers or the CLI, and every
+"""The layering of docs/architecture.md, tested: lower layers never import the trainers or the CLI, and every
 module imports alone in a fresh interpreter (a module of a missing extra fails with the ImportError that names
 the extra)."""
 

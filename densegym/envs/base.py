@@ -1,4 +1,4 @@
-"""`TextEnv`: the contract every densegym env implements (DESIGN.md, "The env contract").
+"""`TextEnv`: the contract every densegym env implements (docs/architecture.md, "The env contract").
 
 A subclass supplies the game; this base class supplies the protocol around it, so that every env
 behaves the same way towards agents and trainers:

@@ -10,7 +10,7 @@ from densegym.rewards.hooks import (
     progress_reward,
 )
 
-# The generic hooks under their DESIGN.md names.
+# The generic hooks under their short names (docs/architecture.md, "Rewards").
 format = format_reward  # noqa: A001 - the name the contract uses
 outcome = outcome_reward
 progress = progress_reward

@@ -9,7 +9,8 @@ from densegym.rewards.base import RewardHook, Transition
 
 
 class FormatReward(RewardHook):
-    """``valid`` when the action parsed and was legal, ``invalid`` otherwise (DESIGN: negative)."""
+    """``valid`` when the action parsed and was legal, ``invalid`` otherwise (negative, as the env contract of
+    docs/architecture.md asks)."""
 
     description = "the action parsed and was legal"
 

@@ -1,4 +1,4 @@
-"""Information gain: how much each turn raised the policy's belief in the gold answer (ALGORITHMS.md section 2).
+"""Information gain: how much each turn raised the policy's belief in the gold answer (docs/algorithms.md section 2).
 
 A trajectory transform, applied by the trainer to finished trajectories of any env that puts the gold answer in
 ``info["privileged"]`` (so in ``Trajectory.privileged``). A :class:`BeliefProbe` scores the gold answer
@@ -79,7 +79,7 @@ AnswerKey = Union[str, Callable[[dict[str, Any]], str]]
 def gold_answer(traj: Trajectory, answer_key: AnswerKey = "answer") -> str:
     """The answer to probe (``gt_for_probe``): ``privileged[answer_key]``, or ``answer_key(privileged)``.
 
-    A list of aliases is probed with its first alias (ALGORITHMS.md section 2(d) leaves this open).
+    A list of aliases is probed with its first alias (docs/algorithms.md section 2(d) leaves this open).
     """
     privileged = traj.privileged or {}
     if callable(answer_key):

@@ -3,7 +3,7 @@
 Each transform writes one component into every ``Turn.components`` (as a reward hook would) and leaves the
 other components as they are, so any estimator can read it through its reward key:
 
-* :func:`gated_accumulation` (``"gated"``): G-RA, ALGORITHMS.md section 3. Compose with an estimator by reading
+* :func:`gated_accumulation` (``"gated"``): G-RA, docs/algorithms.md section 3. Compose with an estimator by reading
   ``"gated"`` as the turn reward (``turn``, ``gigpo``) or ``("outcome", "gated")`` as the trajectory score
   (``grpo``, ``rloo``: the G-RA return ``R = r_high + sum_t r~_t``).
 * :func:`min_form` (``"min_form"``): PURE's min-form weighting, section 7(b).
@@ -31,7 +31,7 @@ _GATE_OPS = {"ge": operator.ge, "gt": operator.gt}
 
 @dataclass
 class GatedConfig:
-    """G-RA, gated reward accumulation (ALGORITHMS.md section 3(b)).
+    """G-RA, gated reward accumulation (docs/algorithms.md section 3(b)).
 
     channels: reward channels from the highest priority to the lowest. The first is a score key
         (``"outcome"``: ``Trajectory.outcome``, the high-level outcome); the others are per-turn components.

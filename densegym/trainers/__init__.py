@@ -6,7 +6,7 @@
         trainer.train()
 
 Importing this package imports neither torch nor transformers; ``Trainer`` and ``losses`` import torch when they
-are first used. The math of every estimator is in ``docs/ALGORITHMS.md``; each module cites its section.
+are first used. The math of every estimator is in ``docs/algorithms.md``; each module cites its section.
 ``register_estimator(name, fn, config_cls, needs=...)`` adds your own (``examples/custom_estimator.py``).
 """
 

@@ -6,7 +6,7 @@ The loss mask is 1 exactly on the action tokens; the prompt (task text, observat
 scaffolding) is never scored. Every row carries its ``(trajectory, turn)`` index, so a turn's advantage reaches
 exactly that turn's tokens; nothing is inferred from where rewards are non-zero.
 
-Why per-step rather than one concatenated multi-turn sequence (ALGORITHMS.md 0.2): with a trimmed context
+Why per-step rather than one concatenated multi-turn sequence (docs/algorithms.md section 0.2): with a trimmed context
 (``current``, ``last_k``) the prompt of turn t+1 does not extend turn t's, so there is no single sequence to
 concatenate; and re-tokenising a whole conversation need not reproduce the tokens that were sampled (BPE merges
 across message boundaries). The rows are the exact token streams of the rollout. With the full-history context

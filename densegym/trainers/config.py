@@ -68,7 +68,7 @@ class TrainerConfig:
     Advantages:
         estimator: a name of :data:`densegym.trainers.estimators.ESTIMATORS` (the built-ins and every one added
             with :func:`~densegym.trainers.estimators.register_estimator`); estimator_config: its config fields
-            (defaults from ALGORITHMS.md). What the estimator needs beyond the batch (the PRM, the belief probe,
+            (defaults from docs/algorithms.md). What the estimator needs beyond the batch (the PRM, the belief probe,
             state-group candidates) it declares, and the trainer provides. transforms: trajectory transforms
             applied first, in order: ``{"name": "gated", "channels": [outcome, progress], "thresholds": [1.0]}``,
             ``min_form``, ``normalize``. Every estimator and transform setting is checked when the config is
@@ -79,7 +79,7 @@ class TrainerConfig:
         answer_key: for ``igpo``, the key of the gold answer in ``info["privileged"]``.
         prm_lr, prm_updates: for ``oprl``, the implicit PRM's learning rate and DPO steps per batch.
 
-    Update (ALGORITHMS.md 0.3):
+    Update (docs/algorithms.md section 0.3):
         lr, weight_decay, max_grad_norm; ppo_epochs passes over each batch, split into mini_batches optimizer
         steps; micro_batch_rows rows (turns) per forward/backward (gradient accumulation, exact: see
         :func:`densegym.trainers.losses.token_weights`); clip_low, clip_high, loss_agg, kl_coef (k3 KL to the

@@ -1,4 +1,4 @@
-"""Losses (torch): the shared clipped policy-gradient loss (ALGORITHMS.md section 0.3) and the implicit PRM's
+"""Losses (torch): the shared clipped policy-gradient loss (docs/algorithms.md section 0.3) and the implicit PRM's
 pieces for OPRL/iStar (section 1(b)): step rewards from log-ratios and the trajectory-DPO loss.
 
 All token tensors are ``[batch, length]`` over the concatenated layout (section 0.2); ``mask`` is 1 exactly on
@@ -151,7 +151,7 @@ def token_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(dim=-1)
 
 
-# ---- OPRL / iStar implicit PRM (ALGORITHMS.md section 1(b)) ------------------------------------------------
+# ---- OPRL / iStar implicit PRM (docs/algorithms.md section 1(b)) ------------------------------------------------
 
 
 def implicit_step_rewards(

@@ -1,4 +1,4 @@
-"""OPRL's implicit process reward model (ALGORITHMS.md section 1(b)): a second causal LM ``pi_phi`` whose
+"""OPRL's implicit process reward model (docs/algorithms.md section 1(b)): a second causal LM ``pi_phi`` whose
 log-ratio to the rollout policy gives every turn a reward, trained with the trajectory-DPO loss.
 
     q_t      = beta * sum_{tokens k of a_t} (log pi_phi(y_k) - log pi_old(y_k))

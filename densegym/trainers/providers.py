@@ -1,13 +1,13 @@
 """What the trainer provides an estimator beyond the batch: one provider per need
 (:data:`densegym.trainers.estimators.registry.NEEDS`), built for the needs the configured estimator declares.
 
-    candidates   VPR (ALGORITHMS.md 4(b)): the rollout samples ``config.candidates`` actions per turn from one
-                 state (env snapshots) and commits the best; each uncommitted candidate joins the batch as a
-                 one-turn trajectory of the same task group and state group (``Turn.info["state_group"]``).
-    probe        IGPO (ALGORITHMS.md 2(b)): the policy, in eval mode and without gradient, scores the gold answer
-                 ``info["privileged"][answer_key]`` after every prefix of each conversation:
+    candidates   VPR (docs/algorithms.md section 4(b)): the rollout samples ``config.candidates`` actions per turn
+                 from one state (env snapshots) and commits the best; each uncommitted candidate joins the batch
+                 as a one-turn trajectory of the same task group and state group (``Turn.info["state_group"]``).
+    probe        IGPO (docs/algorithms.md section 2(b)): the policy, in eval mode and without gradient, scores the
+                 gold answer ``info["privileged"][answer_key]`` after every prefix of each conversation:
                  ``l_t``, ``IG_t = p_t - p_{t-1}`` (or ``l_t - l_{t-1}``) into ``Turn.components["info_gain"]``.
-    prm          OPRL (ALGORITHMS.md 1(b)): the implicit PRM ``pi_phi`` gives each turn
+    prm          OPRL (docs/algorithms.md section 1(b)): the implicit PRM ``pi_phi`` gives each turn
                  ``r_phi(a_t) = beta * sum_tokens (log pi_phi - log pi_old)`` into
                  ``Turn.components[step_reward_key]`` and takes ``prm_updates`` trajectory-DPO steps on the
                  batch's (success, failure) pairs.

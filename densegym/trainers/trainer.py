@@ -1,4 +1,4 @@
-"""``Trainer``: the one RL loop every estimator shares (DESIGN.md, Trainers).
+"""``Trainer``: the one RL loop every estimator shares (docs/architecture.md, "Trainers").
 
     collect groups (densegym.rollout)  ->  re-weight rewards, trajectory transforms, what the estimator needs
     (its providers: info gain, implicit PRM rewards, state-group candidates)  ->  estimator: per-turn

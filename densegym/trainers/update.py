@@ -1,4 +1,4 @@
-"""The policy update over per-step rows (ALGORITHMS.md 0.3), with exact gradient accumulation.
+"""The policy update over per-step rows (docs/algorithms.md section 0.3), with exact gradient accumulation.
 
 ``policy_update`` runs ``ppo_epochs`` passes over a batch, each split into ``mini_batches`` optimizer steps;
 inside a mini-batch, rows are forwarded and back-propagated ``micro_batch_rows`` at a time. The aggregate of

@@ -1,4 +1,4 @@
-"""Information gain as a trajectory transform (ALGORITHMS.md section 2(b), 2(d)) with a real tiny Qwen2 probe."""
+"""Information gain as a trajectory transform (docs/algorithms.md section 2(b), 2(d)) with a real tiny Qwen2 probe."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Trajectory transforms: G-RA gated accumulation (ALGORITHMS.md section 3(e)), PURE min-form, normalisation."""
+"""Trajectory transforms: G-RA gated accumulation (docs/algorithms.md section 3(e)), PURE min-form, normalisation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Asynchronous rollouts (DESIGN.md, "Rollout is asynchronous per env") with real worker processes.
+"""Asynchronous rollouts (docs/architecture.md, "Rollout: EnvPool and collect") with real worker processes.
 
 What is checked is the order in which things finish (the JSONL that ``collect`` writes as episodes end, the
 order ``poll`` returns results in), never a wall-clock threshold.

@@ -1,4 +1,4 @@
-"""GRPO, RLOO and the registry (ALGORITHMS.md sections 10 and 1(b) A^E)."""
+"""GRPO, RLOO and the registry (docs/algorithms.md sections 10 and 1(b) A^E)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``igpo`` (ALGORITHMS.md section 2(e))."""
+"""``igpo`` (docs/algorithms.md section 2(e))."""
 
 from __future__ import annotations
 

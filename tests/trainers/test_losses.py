@@ -1,4 +1,4 @@
-"""The shared policy loss (ALGORITHMS.md section 0.3) and the OPRL implicit-PRM pieces (section 1(e)1, 1(e)4),
+"""The shared policy loss (docs/algorithms.md section 0.3) and the OPRL implicit-PRM pieces (section 1(e)1, 1(e)4),
 with a tiny real Qwen2 model for the masking invariant and the DPO gradient step."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``turn``: VPR state groups and per-turn normalisation (ALGORITHMS.md section 4(b), 4(e)); the length bias
-of per-turn-index normalisation (PEERS.md "Avoid")."""
+"""``turn``: VPR state groups and per-turn normalisation (docs/algorithms.md section 4(b), 4(e)); the length bias
+of per-turn-index normalisation (docs/algorithms.md section 4, "Length bias")."""
 
 from __future__ import annotations
 

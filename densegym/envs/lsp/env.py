@@ -49,7 +49,7 @@ class LSPCodeEnv(TextEnv):
     call sites, and logic bugs that only the hidden pytest suite reveals. A real language server
     (basedpyright by default, one long-lived process per env over stdio) analyses the workspace after
     every edit; its diagnostics, the sandboxed hidden tests and the safety checks of each edit are the
-    reward signals (Lanser-CLI's process reward, ALGORITHMS.md section 5).
+    reward signals (Lanser-CLI's process reward, docs/algorithms.md section 5).
 
     ## Actions
 

@@ -1,4 +1,4 @@
-"""LSPCode's reward components: Lanser-CLI's process reward (ALGORITHMS.md section 5) plus tests and outcome.
+"""LSPCode's reward components: Lanser-CLI's process reward (docs/algorithms.md section 5) plus tests and outcome.
 
 **The functional (Lanser-CLI Eq. 5.1)**, implemented literally in :func:`lanser_reward`::
 
@@ -22,7 +22,7 @@ The env splits Eq. 5.1 into unweighted components whose default weights rebuild 
 | ``outcome`` | 1 when ``submit`` finds every hidden test passing and no checker error | ``{0, 1}`` | 1.0 |
 | ``format`` | 0 for a valid action, -1 otherwise | ``{-1, 0}`` | 0.1 |
 
-**Gating (G-RA, ALGORITHMS.md section 3).** Deleting the code that carries a diagnostic lowers ``D``, and
+**Gating (G-RA, docs/algorithms.md section 3).** Deleting the code that carries a diagnostic lowers ``D``, and
 a no-op edit earns ``S = 1``; both would pay under Eq. 5.1 alone. With ``gate="outcome"`` (the default)
 ``diagnostics`` and ``safety`` are held back during the episode (0 on each turn) and paid on its last
 turn only when the outcome meets the threshold (solved), as G-RA's

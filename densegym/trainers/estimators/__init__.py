@@ -4,9 +4,9 @@ Every estimator returns **per-turn advantages**: one float64 array per trajector
 batch order. The trainer broadcasts turn t's value to the action tokens of turn t
 (:func:`common.broadcast_to_tokens`); observation tokens get mask 0. Optional per-token path: an estimator may
 return, for a trajectory, a list of per-turn token arrays instead; ``broadcast_to_tokens`` passes it through
-(none of the estimators here needs it).
+(none of the estimators here needs it). The section column is the section of ``docs/algorithms.md``.
 
-| name   | module  | ALGORITHMS.md | extra inputs (beyond group_id, turns, outcome)                    |
+| name   | module  | section       | extra inputs (beyond group_id, turns, outcome)                    |
 |--------|---------|---------------|-------------------------------------------------------------------|
 | grpo   | grpo    | 10            | -                                                                 |
 | rloo   | grpo    | 1 (A^E), 8    | -                                                                 |
@@ -17,7 +17,7 @@ return, for a trajectory, a list of per-turn token arrays instead; ``broadcast_t
 | pure   | pure    | 7             | ``success``; action token counts for the token baseline           |
 
 ``gated`` (G-RA, section 3) is a trajectory transform in :mod:`densegym.rewards.transforms` that composes with
-all of them. Configs are dataclasses with ALGORITHMS.md's defaults: ``CONFIGS[name]()``; each has a
+all of them. Configs are dataclasses with the defaults of docs/algorithms.md: ``CONFIGS[name]()``; each has a
 ``validate()`` that refuses a value outside an enum-like field's allowed values (``TrainerConfig`` runs it when it
 is built, before any rollout).
 

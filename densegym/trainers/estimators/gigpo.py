@@ -1,4 +1,4 @@
-"""``gigpo``: Group-in-Group Policy Optimization (ALGORITHMS.md section 6; verl-agent ``gigpo/core_gigpo.py``).
+"""``gigpo``: Group-in-Group Policy Optimization (docs/algorithms.md section 6; verl-agent ``gigpo/core_gigpo.py``).
 
     A^E(tau_i)  = (R_i - mean_G R) / F_norm                         episode (macro) advantage, task group G
     R_t^(i)     = sum_{k >= t} gamma^(k-t) r_k^(i)                   discounted step return (Eq. 5)

@@ -1,4 +1,4 @@
-"""Outcome-only baselines: GRPO and RLOO (ALGORITHMS.md section 10; RLOO as in section 1(b), ``A^E``).
+"""Outcome-only baselines: GRPO and RLOO (docs/algorithms.md section 10; RLOO as in section 1(b), ``A^E``).
 
 Both give every turn of a trajectory the same advantage, computed from one scalar ``R_i`` per trajectory
 (``Trajectory.outcome`` by default) against the other trajectories of its task group (same ``group_id``).
@@ -24,7 +24,7 @@ from densegym.trajectory import Trajectory
 
 @dataclass
 class GRPOConfig:
-    """GRPO (DeepSeekMath; Search-R1's ``compute_grpo_outcome_advantage``), ALGORITHMS.md section 10(b).
+    """GRPO (DeepSeekMath; Search-R1's ``compute_grpo_outcome_advantage``), docs/algorithms.md section 10(b).
 
     score: where ``R_i`` comes from (a score key of ``common``; ``("outcome", "gated")`` for G-RA).
     norm_adv_by_std: ``True`` is "mean_std_norm" ``(R - mean)/(std + eps)``; ``False`` is Dr.GRPO's
@@ -63,7 +63,7 @@ def grpo(batch: Sequence[Trajectory], config: GRPOConfig | None = None) -> list[
 
 @dataclass
 class RLOOConfig:
-    """RLOO (REINFORCE leave-one-out), ALGORITHMS.md section 1(b) ``A^E``: ``R_i - mean_{j != i} R_j``.
+    """RLOO (REINFORCE leave-one-out), docs/algorithms.md section 1(b) ``A^E``: ``R_i - mean_{j != i} R_j``.
 
     score: where ``R_i`` comes from (a score key of ``common``).
     """

@@ -1,4 +1,4 @@
-"""``igpo``: Information Gain-based Policy Optimization (ALGORITHMS.md section 2).
+"""``igpo``: Information Gain-based Policy Optimization (docs/algorithms.md section 2).
 
 Turn rewards of trajectory i with T turns: ``r_t = IG_t`` for t = 1..T-1 and ``r_T = F1`` (the outcome, with
 the env's format penalty already in it). They are normalised over the task group, then discounted backwards:

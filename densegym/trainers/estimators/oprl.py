@@ -1,4 +1,4 @@
-"""``oprl``: Online Process Reward Learning / iStar, implicit step rewards (ALGORITHMS.md section 1).
+"""``oprl``: Online Process Reward Learning / iStar, implicit step rewards (docs/algorithms.md section 1).
 
 A second causal LM, the implicit PRM ``pi_phi``, gives each turn the reward
 ``r_phi(a_t) = beta * sum_{tokens of a_t} (log pi_phi - log pi_old)``

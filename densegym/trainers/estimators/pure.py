@@ -1,4 +1,4 @@
-"""``pure``: PURE, min-form credit assignment (ALGORITHMS.md section 7; ``CJReinforce/PURE``).
+"""``pure``: PURE, min-form credit assignment (docs/algorithms.md section 7; ``CJReinforce/PURE``).
 
 Per trajectory with turn rewards ``r_1 .. r_K`` in [-1, 1] (any verifiable turn reward plays the PRM's part):
 

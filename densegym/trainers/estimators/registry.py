@@ -1,18 +1,18 @@
-"""The estimator registry: one declarative :class:`EstimatorSpec` per estimator (DESIGN.md, Trainers).
+"""The estimator registry: one declarative :class:`EstimatorSpec` per estimator (docs/architecture.md, "Trainers").
 
 An estimator is a pure function ``fn(batch, config) -> list[np.ndarray]`` (per-turn advantages, one array per
-trajectory, in batch order) with a settings dataclass ``config_cls`` whose defaults are ALGORITHMS.md's. What it
+trajectory, in batch order) with a settings dataclass ``config_cls`` whose defaults are docs/algorithms.md's. What it
 needs beyond the batch it *declares*; the trainer has one provider per need and runs it before calling the
 estimator, so the training loop never asks which estimator it is running:
 
-    prm         OPRL's implicit PRM (ImplicitPRM, a copy of the policy DPO-trained on each batch; ALGORITHMS.md
-                1(b)) writes r_phi of every turn to Turn.components[config.step_reward_key] ("prm" when the config
-                has no such field)
-    probe       IGPO's belief probe of the gold answer (info["privileged"]) on the policy (ALGORITHMS.md 2(b))
-                writes IG_t to Turn.components["info_gain"] and l_t to Turn.info["belief_log_prob"]
+    prm         OPRL's implicit PRM (ImplicitPRM, a copy of the policy DPO-trained on each batch; docs/algorithms.md
+                section 1(b)) writes r_phi of every turn to Turn.components[config.step_reward_key] ("prm" when the
+                config has no such field)
+    probe       IGPO's belief probe of the gold answer (info["privileged"]) on the policy (docs/algorithms.md
+                section 2(b)) writes IG_t to Turn.components["info_gain"] and l_t to Turn.info["belief_log_prob"]
     candidates  VPR's K candidate actions per turn, scored from env snapshots (TrainerConfig.candidates;
-                ALGORITHMS.md 4(b)): each uncommitted one joins the batch as a one-turn trajectory of the same
-                task group, every candidate turn carrying Turn.info["state_group"]
+                docs/algorithms.md section 4(b)): each uncommitted one joins the batch as a one-turn trajectory of
+                the same task group, every candidate turn carrying Turn.info["state_group"]
 
 A config may read the PRM's settings (``beta``, ``traj_score_agg``, ``prm_reward_timing``) and the probe's
 (``info_gain_type``); those it lacks take :class:`~densegym.trainers.estimators.oprl.OPRLConfig`'s and

@@ -1,4 +1,4 @@
-"""``turn``: dense verifiable turn rewards, VPR-style (ALGORITHMS.md section 4(b), "Advantage").
+"""``turn``: dense verifiable turn rewards, VPR-style (docs/algorithms.md section 4(b), "Advantage").
 
 Two ways to compare a turn's reward with others:
 
@@ -14,13 +14,12 @@ Two ways to compare a turn's reward with others:
   by turn across active trajectories": per turn index over the batch, batch statistics where fewer than
   ``min_group_size`` rows share the index); ``"batch"`` pools the whole batch.
 
-**Length bias (PEERS.md "Avoid", verl RFC 7244).** When the policy decides how long an episode is, the rows
-at
-a late turn index exist only in long episodes, so per-index statistics compare them only with each other: the
-extra turns of a long, wandering episode are centred among themselves and look no worse than the short
-episode's turns (a hidden length bias). With ``normalization="turn_index"`` and trajectories of different
-lengths inside a task group, ``unequal_lengths="group"`` (default) falls back to task-group pooling with a
-warning; ``"allow"`` keeps the per-index statistics for parity with VPR's code.
+**Length bias (docs/algorithms.md section 4, "Length bias"; verl RFC 7244).** When the policy decides how long an
+episode is, the rows at a late turn index exist only in long episodes, so per-index statistics compare them only
+with each other: the extra turns of a long, wandering episode are centred among themselves and look no worse than
+the short episode's turns (a hidden length bias). With ``normalization="turn_index"`` and trajectories of
+different lengths inside a task group, ``unequal_lengths="group"`` (default) falls back to task-group pooling with
+a warning; ``"allow"`` keeps the per-index statistics for parity with VPR's code.
 
 The effective turn reward is ``r_t + kappa * 1[last turn and terminated] * 1[success]`` (kappa =
 ``outcome_reward_scale``: the paper configs use 0.0, the code's function default is 1.0).
@@ -46,7 +45,7 @@ STATE_GROUP = "state_group"
 
 @dataclass
 class TurnConfig:
-    """VPR turn-level advantage (ALGORITHMS.md section 4(b), defaults section 4(c)).
+    """VPR turn-level advantage (docs/algorithms.md section 4(b), defaults section 4(c)).
 
     reward: per-turn reward key (``"reward"`` = ``Turn.reward``; a component name such as ``"gated"``).
     outcome_reward_scale: kappa; 0.0 as in every VPR paper config.

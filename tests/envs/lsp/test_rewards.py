@@ -1,4 +1,5 @@
-"""Lanser-CLI's reward functional (ALGORITHMS.md 5(e)), G-RA gating, and bundle hashing (no server needed)."""
+"""Lanser-CLI's reward functional (docs/algorithms.md section 5(e)), G-RA gating, and bundle hashing (no server
+needed)."""
 
 from __future__ import annotations
 

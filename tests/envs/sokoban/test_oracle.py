@@ -154,7 +154,7 @@ def test_generator_is_deterministic_and_task_ids_round_trip():
 
 
 def test_every_move_on_a_shortest_path_is_verified_optimal_and_reduces_distance_by_one():
-    """ALGORITHMS.md 4(e)5: each optimal action gets the oracle reward; committing it cuts the distance by 1.
+    """docs/algorithms.md 4(e)5: each optimal action gets the oracle reward; committing it cuts the distance by 1.
 
     VPR's candidate comparison from one state: an optimal move scores exactly one more than every legal
     non-optimal move, from every solvable state, also after random moves put the agent behind its best
