@@ -486,6 +486,8 @@ class SlotPool:
         self._lost: dict[int, str] = {}  # slot -> why its open episode is gone (its worker was replaced)
         self._retiring: dict[int, str] = {}  # worker -> why: restart it once none of its slots is in an episode
         self._privileged: dict[int, tuple[bytes, Any]] = {}  # slot -> (digest, value) of info["privileged"]
+        self._earliest = float("inf")  # no later than the earliest deadline in _pending (_expire makes it exact)
+        self._worker_index: dict[int, int] = {}  # id(worker) -> its index in _workers (checked on use)
         self.answer_sizes: dict[int, int] = {}  # slot -> bytes of its last answer's value as it crossed over
 
     def _start_workers(self) -> None:
@@ -600,9 +602,12 @@ class SlotPool:
 
     def _dispatch(self, cmd: str, payloads: dict[int, Any]) -> dict[int, Any]:
         self.submit_many(cmd, payloads)
-        while any(s not in self._done for s in payloads):
+        done = self._done
+        waiting = [s for s in payloads if s not in done]
+        while waiting:
             self._pump(None)
-        return {s: self._done.pop(s) for s in payloads}
+            waiting = [s for s in waiting if s not in done]
+        return {s: done.pop(s) for s in payloads}
 
     # ---- scheduling -------------------------------------------------------------------------------
 
@@ -612,8 +617,11 @@ class SlotPool:
 
     def _send_to(self, w: int, call_id: int, cmd: str, items: list[tuple[int, int, Any]]) -> None:
         deadline = time.monotonic() + self.step_timeout
+        if deadline < self._earliest:
+            self._earliest = deadline
+        pending = self._pending
         for slot, _, _ in items:
-            self._pending[slot] = (call_id, cmd, deadline)
+            pending[slot] = (call_id, cmd, deadline)
         try:
             self._transmit(w, call_id, cmd, [(local, payload) for _, local, payload in items])
         except WorkerGone as gone:
@@ -627,39 +635,48 @@ class SlotPool:
                 for w in {self._slot_owner[s][0] for s in self._held}:
                     self._restart(w, lose_open_episodes=True)
             return
-        earliest = min(d for _, _, d in self._pending.values())
+        earliest = self._earliest  # no later than the earliest deadline in flight
         wait = max(0.0, earliest - time.monotonic())
-        if timeout is not None:
-            wait = min(wait, timeout)
+        if timeout is not None and timeout < wait:
+            wait = timeout
+        all_pending, done, workers = self._pending, self._done, self._workers
         for event in self._gather(wait):
-            if event[0] == "dead":
-                _, worker, reason = event
-                w = self._index_of(worker)
-                if w is not None:
-                    self._worker_died(w, reason)
-                continue
-            _, worker, call_id, local, status, value = event
+            worker = event[1]
             w = self._index_of(worker)
+            if event[0] == "dead":
+                if w is not None:
+                    self._worker_died(w, event[2])
+                continue
             if w is None:
                 continue  # from a worker that has been replaced
-            slot = self._workers[w].slots[local]
-            pending = self._pending.get(slot)
+            _, _, call_id, local, status, value = event
+            slot = workers[w].slots[local]
+            pending = all_pending.get(slot)
             if pending is None or pending[0] != call_id:
                 continue  # left unread by an abandoned call, or the late answer of a step that timed out
-            del self._pending[slot]
-            self._done[slot] = self._decode(slot, pending[1], status, value)
-        now = time.monotonic()
-        if earliest <= now:  # some deadline has passed: find which
-            for slot in list(self._pending):
-                pending = self._pending.get(slot)
-                if pending is not None and pending[2] <= now:
-                    self._timed_out(slot)
+            del all_pending[slot]
+            done[slot] = self._decode(slot, pending[1], status, value)
+        if earliest <= time.monotonic():  # a deadline may have passed: find which, and the next one
+            self._expire()
         if self._retiring:
             self._restart_idle_retirees()
 
+    def _expire(self) -> None:
+        """Time out the commands whose deadline has passed; ``_earliest`` becomes the next deadline."""
+        now = time.monotonic()
+        for slot in list(self._pending):
+            pending = self._pending.get(slot)
+            if pending is not None and pending[2] <= now:
+                self._timed_out(slot)
+        self._earliest = min((d for _, _, d in self._pending.values()), default=float("inf"))
+
     def _index_of(self, worker: Any) -> int | None:
+        w = self._worker_index.get(id(worker))
+        if w is not None and w < len(self._workers) and self._workers[w] is worker:
+            return w
         for w, current in enumerate(self._workers):
             if current is worker:
+                self._worker_index[id(worker)] = w
                 return w
         return None
 
