@@ -69,6 +69,7 @@ import hashlib
 import os
 import pickle
 import queue
+import select
 import shutil
 import threading
 import time
@@ -512,29 +513,37 @@ class SlotPool:
     def submit_many(self, cmd: str, payloads: dict[int, Any]) -> None:
         """:meth:`submit` for several slots at once: one message per worker. Each slot is answered on its own."""
         self._check_open()
+        owner, pending, held, done, lost = self._slot_owner, self._pending, self._held, self._done, self._lost
         for slot in payloads:
-            if slot not in self._slot_owner:
+            if slot not in owner:
                 raise ValueError(f"no slot {slot}: the pool has slots 0..{self.num_envs - 1}")
-            if slot in self._pending or slot in self._held or slot in self._done:
+            if slot in pending or slot in held or slot in done:
                 raise ValueError(f"slot {slot} already has a command in progress (poll() for its result first)")
         self._call_id += 1
         by_worker: dict[int, list[tuple[int, int, Any]]] = {}
+        reset, retiring = cmd == "reset", self._retiring
         for slot, payload in payloads.items():
-            if cmd == "reset":
-                self._lost.pop(slot, None)
+            if reset:
+                if lost:
+                    lost.pop(slot, None)
                 self._live.discard(slot)
                 self._privileged.pop(slot, None)
-            elif slot in self._lost:
-                self._done[slot] = EnvFailure(slot, self._lost[slot])
+            elif lost and slot in lost:
+                done[slot] = EnvFailure(slot, lost[slot])
                 continue
-            w, local = self._slot_owner[slot]
-            if w in self._retiring and (cmd == "reset" or slot not in self._live):
-                self._held[slot] = (cmd, payload)  # sent once the worker has been restarted
+            w, local = owner[slot]
+            if retiring and w in retiring and (reset or slot not in self._live):
+                held[slot] = (cmd, payload)  # sent once the worker has been restarted
                 continue
-            by_worker.setdefault(w, []).append((slot, local, payload))
+            items = by_worker.get(w)
+            if items is None:
+                by_worker[w] = [(slot, local, payload)]
+            else:
+                items.append((slot, local, payload))
         for w, items in by_worker.items():
             self._send_to(w, self._call_id, cmd, items)
-        self._restart_idle_retirees()
+        if retiring:
+            self._restart_idle_retirees()
 
     def poll(self, timeout: float | None = None) -> list[tuple[int, Any]]:
         """The results of submitted commands that have finished, ``[(slot, result | EnvFailure)]`` in the order
@@ -639,23 +648,28 @@ class SlotPool:
         wait = max(0.0, earliest - time.monotonic())
         if timeout is not None and timeout < wait:
             wait = timeout
-        all_pending, done, workers = self._pending, self._done, self._workers
+        all_pending, done, decode = self._pending, self._done, self._decode
+        last, slots = None, None  # the worker of the previous event (its answers come together) and its slots
         for event in self._gather(wait):
             worker = event[1]
-            w = self._index_of(worker)
             if event[0] == "dead":
+                w = self._index_of(worker)
                 if w is not None:
                     self._worker_died(w, event[2])
+                last = None
                 continue
-            if w is None:
+            if worker is not last:
+                w = self._index_of(worker)
+                last, slots = worker, (None if w is None else worker.slots)
+            if slots is None:
                 continue  # from a worker that has been replaced
             _, _, call_id, local, status, value = event
-            slot = workers[w].slots[local]
+            slot = slots[local]
             pending = all_pending.get(slot)
             if pending is None or pending[0] != call_id:
                 continue  # left unread by an abandoned call, or the late answer of a step that timed out
             del all_pending[slot]
-            done[slot] = self._decode(slot, pending[1], status, value)
+            done[slot] = decode(slot, pending[1], status, value)
         if earliest <= time.monotonic():  # a deadline may have passed: find which, and the next one
             self._expire()
         if self._retiring:
@@ -683,25 +697,27 @@ class SlotPool:
     def _decode(self, slot: int, cmd: str, status: str, value: Any) -> Any:
         """An answer into a result: the unpickled value with ``info["privileged"]`` put back, or an EnvFailure for
         an error or a value that does not unpickle here (that slot only). Keeps the slot's episode state."""
+        episode = cmd == "step" or cmd == "reset"
         if status != "ok":
-            if cmd in ("reset", "step"):
+            if episode:
                 self._live.discard(slot)
             return EnvFailure(slot, value)
-        if isinstance(value, bytes):
+        if type(value) is bytes:
             self.answer_sizes[slot] = len(value)
             try:
                 value = pickle.loads(value)
             except Exception as exc:  # noqa: BLE001 - whatever its __reduce__ raised
-                if cmd in ("reset", "step"):
+                if episode:
                     self._live.discard(slot)
                 return EnvFailure(slot, f"the answer could not be unpickled: {type(exc).__name__}: {exc}")
-        if cmd in ("reset", "step") and isinstance(value, tuple) and value and isinstance(value[-1], dict):
+        if episode and type(value) is tuple and value and isinstance(value[-1], dict):
             info = value[-1]
             sent = info.get("privileged")
-            if isinstance(sent, PrivilegedSent):
+            kind = type(sent)
+            if kind is PrivilegedSent:
                 self._privileged[slot] = (sent.digest, sent.value)
                 info["privileged"] = sent.value
-            elif isinstance(sent, PrivilegedUnchanged):
+            elif kind is PrivilegedUnchanged:
                 known = self._privileged.get(slot)
                 if known is None or known[0] != sent.digest:
                     self._live.discard(slot)
@@ -840,6 +856,9 @@ class EnvPool(SlotPool):
     ):
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
         self.inline_ms = float(inline_ms)
+        self._poller: Any = None  # select.poll() over the workers' pipes (_ready)
+        self._polled_workers: list[Any] = []
+        self._polled: dict[int, Any] = {}  # fd -> worker
         self._ctx = mp.get_context(start_method)
         from densegym import leftovers
 
@@ -859,12 +878,29 @@ class EnvPool(SlotPool):
         except (OSError, ValueError):
             raise WorkerGone(self._death_reason(w)) from None
 
+    def _ready(self, timeout: float) -> list[Any]:
+        """The workers with something to read (an answer, or the end of their pipe) within ``timeout`` seconds.
+        One ``select.poll`` object serves every wait until the workers change (a new selector per wait, as
+        ``connection.wait`` makes, costs some 10 us: a third of a Sokoban step)."""
+        workers = [worker for worker in self._workers if worker is not None]
+        if not hasattr(select, "poll"):  # pragma: no cover - platforms without poll()
+            by_conn = {worker.conn: worker for worker in workers}
+            return [by_conn[conn] for conn in _wait(list(by_conn), timeout=timeout)]
+        if self._poller is None or self._polled_workers != workers:
+            self._poller, self._polled_workers = select.poll(), workers
+            self._polled = {}
+            for worker in workers:
+                fd = worker.conn.fileno()
+                self._poller.register(fd, select.POLLIN | select.POLLPRI)
+                self._polled[fd] = worker
+        return [self._polled[fd] for fd, _ in self._poller.poll(None if timeout is None else timeout * 1000.0)
+                if fd in self._polled]
+
     def _gather(self, timeout: float) -> list[tuple]:
-        conns = {worker.conn: worker for worker in self._workers if worker is not None}
         events: list[tuple] = []
-        for conn in _wait(list(conns), timeout=timeout):
+        for worker in self._ready(timeout):
             # One message a worker per call: the next wait finds the rest (a poll per message costs as much).
-            worker = conns[conn]
+            conn = worker.conn
             try:
                 message = _recv(conn)
             except (EOFError, OSError):
@@ -874,7 +910,7 @@ class EnvPool(SlotPool):
                 events.append(("dead", worker, f"an unreadable answer ({type(exc).__name__}: {exc})"))
                 continue
             if message[0] == "answers":
-                events.extend(("answer", worker, *answer) for answer in message[1])
+                events += [("answer", worker, *answer) for answer in message[1]]
         return events
 
     def _death_reason(self, w: int | None) -> str:
