@@ -20,10 +20,11 @@ the heavy work of the envs that need concurrency happens in subprocesses, server
 the GIL. Handing a command to a thread costs some 10-20 us, which is a quarter of a Sokoban step, so a slot
 whose last three steps (or calls) each took under ``inline_ms`` (default 2 ms) runs its next step on the
 worker's main thread instead, batched with the other fast slots of the same message into one answer (what the
-synchronous pool always did); so does its reset when, besides, its last reset took under ``inline_ms`` (a
-slot's first reset, which may start a server, runs on its thread): fast envs keep their full speed, slow envs
-get their own thread as soon as they show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one
-command to the next). ``inline_ms=0`` puts every command on its slot's thread.
+synchronous pool always did); so does its reset when, besides, its last reset took under ten times
+``inline_ms`` (a Sokoban reset generates a level: about 1 ms, up to a few; a slot's first reset, which may start
+a server, runs on its thread): fast envs keep their full speed, slow envs get their own thread as soon as they
+show it. A slot's env is only ever used by one thread at a time (it may be a different thread from one command
+to the next). ``inline_ms=0`` puts every command on its slot's thread.
 
 What can go wrong stays local:
 
@@ -324,17 +325,19 @@ class _SlotRunner:
     status, value)])``), the main thread's answers of one message together.
 
     A slot is fast when its last ``FAST_RUN`` steps and calls each took under ``inline_ms`` (``streak``), and
-    for a reset also its last reset did (``reset_fast``; a slot's first reset, which may start a server, runs on
-    its thread). ``queued`` counts the commands a slot's thread has yet to answer: while it has any, the slot's
+    for a reset also its last reset took under ``RESET_FACTOR * inline_ms`` (``reset_fast``; a slot's first
+    reset, which may start a server, runs on its thread). ``queued`` counts the commands a slot's thread has yet to answer: while it has any, the slot's
     next commands follow them there (one thread at a time per env). Only the main thread raises ``queued``, so it
     reads it without the lock: a zero it sees stays zero until it queues a command itself."""
 
     FAST_RUN = 3
+    RESET_FACTOR = 10  # a reset counts as fast under 10 x inline_ms: resets are rarer and costlier than steps
 
     def __init__(self, conn: Any, slots: Slots, inline_ms: float):
         self.conn, self.slots = conn, slots
         self.inline_s = inline_ms / 1000.0
         self.always_inline = inline_ms == float("inf")
+        self.reset_inline_s = self.RESET_FACTOR * self.inline_s
         self.send_lock = threading.Lock()
         self.count_lock = threading.Lock()
         n = len(slots.envs)
@@ -350,11 +353,12 @@ class _SlotRunner:
     def run(self, call_id: int, cmd: str, local: int, payload: Any) -> tuple:
         start = time.perf_counter()
         status, value = self.slots.answer_encoded(cmd, local, payload)
-        fast = time.perf_counter() - start < self.inline_s
+        elapsed = time.perf_counter() - start
+        fast = elapsed < self.inline_s
         if status != "ok":
             self.slots.forget_privileged(local)
         if cmd == "reset":
-            self.reset_fast[local] = fast
+            self.reset_fast[local] = elapsed < self.reset_inline_s
         elif fast:
             self.streak[local] += 1
         else:
@@ -372,11 +376,12 @@ class _SlotRunner:
                 # self.run(...), spelled out: this is the path of every fast step
                 start = clock()
                 status, value = answer(cmd, local, payload)
-                fast = clock() - start < inline_s
+                elapsed = clock() - start
+                fast = elapsed < inline_s
                 if status != "ok":
                     self.slots.forget_privileged(local)
                 if reset:
-                    reset_fast[local] = fast
+                    reset_fast[local] = elapsed < self.reset_inline_s
                 elif fast:
                     streak[local] += 1
                 else:
@@ -885,7 +890,7 @@ class EnvPool(SlotPool):
         start_method: the multiprocessing start method ("spawn" is safe with threads and CUDA).
         inline_ms: a slot whose last three steps (or calls) each took under this many milliseconds runs its next
             one on its worker's main thread, batched with the others (no thread hand-off), and its next reset too
-            if its last reset also took under it; every other command runs on its slot's own thread. 0: always the slot's thread; ``float("inf")``: every
+            if its last reset took under ten times as long; every other command runs on its slot's own thread. 0: always the slot's thread; ``float("inf")``: every
             command on the main thread, one slot after another (the pool before it was asynchronous).
     """
 
