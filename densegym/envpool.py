@@ -15,7 +15,7 @@ How a worker runs its slots independently. A worker reads commands on its main t
 commands on that slot's own thread, so that a slot whose step waits on a test run, a language server or a
 page load does not delay the steps of the other slots, and each answer goes back the moment it is ready.
 Threads (rather than one process per env) keep a worker's shared resources shared (a search index, a
-browser, a Docker client: DESIGN.md, "Resources") and let the pool put many light envs in few processes;
+browser, a Docker client: docs/architecture.md, "Resources and crash cleanup") and let the pool put many light envs in few processes;
 the heavy work of the envs that need concurrency happens in subprocesses, servers and I/O, which release
 the GIL. Handing a command to a thread costs some 10-20 us, which is a quarter of a Sokoban step, so a slot
 whose last three steps (or calls) each took under ``inline_ms`` (default 2 ms) runs its next step on the

@@ -1,6 +1,6 @@
 """``RayEnvPool``: the :class:`~densegym.envpool.EnvPool` interface with Ray actors as workers.
 
-For env workers on more than one machine (DESIGN.md: "Ray for env workers"): each worker is a Ray actor
+For env workers on more than one machine (docs/architecture.md, "Rollout: EnvPool and collect"): each worker is a Ray actor
 that owns several envs, so ``collect(agent, RayEnvPool(...), tasks)`` runs unchanged whether the envs live
 in local processes or across a cluster. Slots, answers and failures mean exactly what they mean in
 ``EnvPool`` (both build on :class:`~densegym.envpool.SlotPool`, and the actors answer with the same

@@ -5,7 +5,7 @@ different sampling) and returns the groups in task order, each with its G trajec
 when all its members are). Finished trajectories are streamed to a JSONL file as they end; a progress bar
 shows the live success rate and mean reward per component.
 
-Rollouts are asynchronous per env (DESIGN.md, "Rollout is asynchronous per env"): every episode steps on
+Rollouts are asynchronous per env (docs/architecture.md, "Rollout: EnvPool and collect"): every episode steps on
 its own through the pool's ``submit`` / ``poll`` interface. An episode whose reset or step is done waits
 for the agent's next batch, and a batch goes to the agent once ``max_batch`` observations are ready
 (default: every env in flight), once it has waited ``max_wait_ms`` (default 20 ms) for more, or at once
@@ -19,8 +19,8 @@ The agent sees only observations: ``info["privileged"]`` goes into ``Trajectory.
 into a prompt. An episode whose env or worker fails ends with ``meta["failed"]`` set (the reason) and
 the rest of the batch carries on.
 
-(DESIGN.md puts EnvPool in this module; it lives in ``densegym/envpool.py`` so that the process
-plumbing and the episode logic can be read apart, and is re-exported here.)
+(``EnvPool`` lives in ``densegym/envpool.py``, so that the process plumbing and the episode logic can be
+read apart, and is re-exported here.)
 """
 
 from __future__ import annotations
