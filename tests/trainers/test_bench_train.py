@@ -8,7 +8,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the trainer needs torch: pip install 'densegym[train]'")
 
 from benchmarks import bench_train  # noqa: E402
-from tests.trainers.test_trainer import one_torch_thread  # noqa: E402, F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_quick_run_prints_every_estimator_against_grpo():

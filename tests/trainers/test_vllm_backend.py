@@ -16,7 +16,9 @@ from densegym.agents.vllm import policy_weights  # noqa: E402
 from densegym.trainers.config import TrainerConfig  # noqa: E402
 from densegym.trainers.trainer import Trainer  # noqa: E402
 
-from tests.trainers.test_trainer import one_torch_thread, small_config  # noqa: E402, F401 (a fixture)
+from tests.trainers.test_trainer import small_config  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 
