@@ -339,12 +339,13 @@ class SokobanEnv(TextEnv):
         words = body.translate(_SEPARATORS).lower().split()
         if not words:
             raise ActionError("the <action> block is empty")
-        unknown = [w for w in words if w not in _MOVE_INDEX]
-        if unknown:  # named first: '<action>move down</action>' is one unknown word, not two moves
-            raise ActionError(f"unknown move {squash(unknown[0])!r}: the moves are up, down, left and right")
         if len(words) > self.moves_per_turn:
             raise ActionError(f"{len(words)} moves given; at most {self.moves_per_turn} per turn")
-        moves = [_MOVE_INDEX[w] for w in words]
+        moves = []
+        for w in words:
+            if w not in _MOVE_INDEX:
+                raise ActionError(f"unknown move {squash(w)!r}")
+            moves.append(_MOVE_INDEX[w])
         if len(body) <= 64 and len(_PARSED) < _PARSED_MAX:
             _PARSED[body] = tuple(moves)
         return moves

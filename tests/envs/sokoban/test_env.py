@@ -209,14 +209,3 @@ def test_reward_weights_choose_the_scalar():
     _, r, _, _, info = env.step(env.unwrapped.oracle_action())
     assert info["reward_weights"]["optimal"] == 2.0
     assert r == pytest.approx(2.0 * info["reward_components"]["optimal"] + info["reward_components"]["outcome"])
-
-
-def test_an_unknown_word_is_named_before_the_move_count():
-    import gymnasium as gym
-
-    env = gym.make("densegym/Sokoban-small-v0")
-    env.reset(seed=0)
-    obs, _, _, _, info = env.step("<action>move down</action>")
-    assert not info["action_valid"] and "unknown move 'move'" in info["action_error"]
-    assert "up, down, left and right" in info["action_error"]
-    env.close()
