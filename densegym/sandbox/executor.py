@@ -6,7 +6,9 @@ own PID namespace (so a timeout kills every process it forked, even ones that ca
 only ``cwd`` writable, minus the paths named ``read_only``.
 
 The home directories are hidden as well (an empty tmpfs, with this interpreter's own directories bound
-back), so that keys and credentials there stay out of reach. Model-written code never runs unisolated by accident: without a working bubblewrap the executor refuses
+back), so that keys and credentials there stay out of reach.
+
+Model-written code never runs unisolated by accident: without a working bubblewrap the executor refuses
 to start (:class:`IsolationUnavailable` says how to install it) unless ``unsafe_local=True`` accepts that
 the code runs with this user's privileges (a warning says so, and ``ExecResult.isolated`` is False). The
 limits hold either way: time, output and memory caps, and every process the command started (a
