@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     train = sub.add_parser("train", help="train a policy with a bundled RL trainer (TrainerConfig YAML)")
-    train.add_argument("config", help="a YAML TrainerConfig (see configs/)")
+    train.add_argument("config", help="a YAML TrainerConfig file, or a bundled config by name (sokoban_turn, sokoban_grpo, ...)")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                        help="override config keys, values in YAML: steps=10 lr=1e-4 estimator_config.gamma=0.9")
     train.set_defaults(func=cmd_train)

@@ -215,12 +215,16 @@ class TrainerConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainerConfig:
-        """Read ``path`` (a YAML mapping; ``None`` starts from the defaults), then apply ``overrides``."""
+        """Read ``path`` (a YAML mapping, or a bundled config's name such as ``"sokoban_turn"``; ``None`` starts
+        from the defaults), then apply ``overrides``."""
         import yaml
+
+        from densegym.configs import resolve_config
 
         data: dict[str, Any] = {}
         if path is not None:
-            text = Path(path).read_text()
+            path = resolve_config(path)
+            text = path.read_text()
             data = yaml.safe_load(text) or {}
             if not isinstance(data, dict):
                 raise ValueError(f"{path}: a config is a YAML mapping of keys to values")

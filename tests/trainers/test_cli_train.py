@@ -47,7 +47,7 @@ def test_train_runs_a_yaml_config_with_overrides(tmp_path):
     [
         (["{cfg}", "stepz=2"], "unknown config keys ['stepz']"),
         (["{cfg}", "estimator=ppo"], "estimator 'ppo' is unknown"),
-        (["{tmp}/missing.yaml"], "No such file"),
+        (["{tmp}/missing.yaml"], "no bundled config of that name; bundled: sokoban_gated"),
     ],
 )
 def test_train_fails_clearly_on_a_bad_config(tmp_path, args, message):
@@ -78,3 +78,13 @@ def test_demo_training_part_writes_the_table_and_the_curves(tmp_path):
     # both arms start from the same warm-started weights and are evaluated on the same levels and seeds
     start = {arm: next(r for r in h if "eval/success" in r and r["step"] == 0) for arm, h in histories.items()}
     assert start["outcome"] == start["dense"]
+
+
+def test_bundled_configs_load_by_name_from_the_package():
+    from densegym.configs import CONFIG_DIR, bundled_configs
+
+    assert CONFIG_DIR.parent.name == "densegym"  # inside the package: installed as package data
+    for name, path in bundled_configs().items():
+        by_name = TrainerConfig.from_yaml(name)
+        assert by_name == TrainerConfig.from_yaml(path)
+        assert by_name == TrainerConfig.from_yaml(f"{name}.yaml")
