@@ -1,0 +1,172 @@
+"""Retrievers: one protocol, several implementations.
+
+A :class:`Retriever` answers a batch of queries with the top ``k`` documents of each::
+
+    hits = retriever.search(["who founded X", "capital of Y"], k=3)   # -> [[Hit, ...], [Hit, ...]]
+
+Implementations: :class:`BM25Retriever` (bm25s, the default), :class:`DenseRetriever` (sentence-transformers and
+FAISS, ``dense.py``), :class:`HybridRetriever` (reciprocal-rank fusion of any retrievers, ``dense.py``) and
+:class:`~densegym.envs.search.remote.HTTPRetriever` (a Search-R1 retrieval server). A retriever that cannot
+answer (a server that is down or slow) raises :class:`RetrieverError`; the env turns it into a clear
+observation and ends the episode as failed.
+
+Local indexes are built once and cached on disk under a key made of the corpus fingerprint and every setting
+that changes the index (``index_dir``); later loads memory-map the arrays. :func:`shared_bm25` gives each worker
+process one loaded index per key (``densegym.resources.shared``), whatever the number of envs it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from densegym import resources
+from densegym.envs.search.corpus import Corpus, cache_root
+from densegym.envs.search.text import tokenize
+
+TOKENIZER_VERSION = 1
+
+
+class Hit(NamedTuple):
+    """One retrieved document."""
+
+    doc_id: str
+    title: str
+    text: str
+    score: float
+
+
+class RetrieverError(RuntimeError):
+    """A retriever could not answer (a server down, slow or answering nonsense)."""
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """``search(queries, k) -> one list of at most k hits per query``, best first. Batched."""
+
+    def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]: ...
+
+
+def settings_key(kind: str, corpus: Corpus, settings: dict[str, Any]) -> str:
+    """``<kind>-<corpus fingerprint>-<hash of the settings>``: the name of an index's cache directory."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return f"{kind}-{corpus.fingerprint[:16]}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def index_dir(kind: str, corpus: Corpus, settings: dict[str, Any], cache_dir: str | Path | None = None) -> Path:
+    root = Path(cache_dir) if cache_dir is not None else cache_root() / "index"
+    return root / settings_key(kind, corpus, settings)
+
+
+def build_atomically(target: Path, build) -> Path:
+    """Run ``build(tmp_dir)`` and rename the result to ``target``; a concurrent builder's copy wins if first."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        build(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _import_bm25s():
+    try:
+        import bm25s
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("the BM25 retriever needs bm25s: pip install 'densegym[search]'") from exc
+    return bm25s
+
+
+class BM25Retriever:
+    """BM25 over a :class:`Corpus` with ``bm25s`` (Lucene's BM25 by default), cached on disk and memory-mapped.
+
+    Args:
+        corpus: the documents (their title and text are indexed together).
+        k1, b, method: BM25's parameters and bm25s's variant (``"lucene"``, ``"robertson"``, ``"atire"``,
+            ``"bm25l"``, ``"bm25+"``).
+        cache_dir: where indexes live (default ``$DENSEGYM_CACHE/search/index``); the directory name holds the
+            corpus fingerprint and a hash of the settings, so a changed corpus or setting builds a new index.
+        mmap: memory-map the index arrays (default) instead of reading them into memory.
+    """
+
+    kind = "bm25"
+
+    def __init__(self, corpus: Corpus, *, k1: float = 1.5, b: float = 0.75, method: str = "lucene",
+                 cache_dir: str | Path | None = None, mmap: bool = True):  # fmt: skip
+        bm25s = _import_bm25s()
+        self.corpus = corpus
+        self.settings = {"k1": float(k1), "b": float(b), "method": method, "tokenizer": TOKENIZER_VERSION}
+        self.path = index_dir(self.kind, corpus, self.settings, cache_dir)
+        self.built = not self.path.is_dir()
+        build_atomically(self.path, self._build)
+        self.model = bm25s.BM25.load(str(self.path), mmap=mmap, load_vocab=True)
+        self.vocab: dict[str, int] = self.model.vocab_dict
+
+    def _build(self, tmp: Path) -> None:
+        bm25s = _import_bm25s()
+        model = bm25s.BM25(k1=self.settings["k1"], b=self.settings["b"], method=self.settings["method"])
+        model.index([tokenize(t) for t in self.corpus.search_texts()], show_progress=False)
+        model.save(str(tmp), show_progress=False)
+        (tmp / "densegym.json").write_text(json.dumps({"corpus": self.corpus.fingerprint, **self.settings}))
+
+    def _ids(self, query: str) -> list[int]:
+        vocab = self.vocab
+        return [vocab[t] for t in tokenize(query) if t in vocab]
+
+    def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
+        k = max(1, min(int(k), len(self.corpus)))
+        out: list[list[Hit]] = [[] for _ in queries]
+        token_ids = [self._ids(q) for q in queries]
+        todo = [i for i, ids in enumerate(token_ids) if ids]
+        if not todo:
+            return out
+        docs, scores = self.model.retrieve([token_ids[i] for i in todo], k=k, show_progress=False, n_threads=0)
+        corpus = self.corpus
+        for row, i in enumerate(todo):
+            out[i] = [
+                Hit(corpus.doc_id(int(d)), corpus.title(int(d)), corpus.text(int(d)), float(s))
+                for d, s in zip(docs[row], scores[row])
+                if s > 0.0
+            ]
+        return out
+
+    def close(self) -> None:
+        self.model = None
+
+
+def shared_corpus(path: str | Path) -> Corpus:
+    """This process's open :class:`Corpus` at ``path`` (opened once per worker)."""
+    path = Path(path).resolve()
+    return resources.shared(("search.corpus", str(path)), lambda: Corpus(path))
+
+
+def shared_bm25(corpus: Corpus, cache_dir: str | Path | None = None, **settings: Any) -> BM25Retriever:
+    """This process's :class:`BM25Retriever` for ``corpus`` and ``settings`` (loaded once per worker)."""
+    key = ("search.bm25", str(corpus.path), corpus.fingerprint, str(cache_dir), tuple(sorted(settings.items())))
+    return resources.shared(key, lambda: BM25Retriever(corpus, cache_dir=cache_dir, **settings))
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest entries of each row, best first."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
