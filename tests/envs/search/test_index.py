@@ -1,0 +1,88 @@
+"""The corpus store and the bm25s index: round trips, id look-ups, the on-disk cache keyed by the corpus
+fingerprint and the settings, memory-mapping, one index per worker process, and answer normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from densegym import resources
+from densegym.envs.search.corpus import Corpus, Document, write_corpus
+from densegym.envs.search.retrievers import BM25Retriever, Retriever, shared_bm25, shared_corpus
+from densegym.envs.search.text import exact_match, f1, normalize_answer, tokenize
+
+DOCS = [
+    Document("a1", "Orlen Works", "Orlen Works is a glassmaking company founded in 1901 in Vesk."),
+    Document("b2", "Vesk", "Vesk is a city on the Mara river. Its mayor is Ilsa Dorn."),
+    Document("c3", "Ilsa Dorn", "Ilsa Dorn (born 1950) is a potter from Vesk. Ünïcödé naïve café."),
+    Document("z9", "Empty", ""),
+]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    c = write_corpus(DOCS, tmp_path / "corpus", source="test")
+    yield c
+    c.close()
+
+
+def test_corpus_round_trip_and_id_lookup(corpus, tmp_path):
+    assert len(corpus) == 4 and list(corpus) == DOCS
+    for i, doc in enumerate(DOCS):
+        assert corpus.index_of(doc.id) == i and corpus.get(doc.id) == doc
+    for missing in ("", "a", "a10", "zz", "\ud800", "c3 "):
+        assert corpus.index_of(missing) is None
+    again = Corpus(tmp_path / "corpus")
+    assert again.fingerprint == corpus.fingerprint and again.doc(2) == DOCS[2]
+    assert isinstance(again._strings["texts"].offsets, np.memmap)
+    changed = write_corpus(DOCS[:3] + [Document("z9", "Empty", ".")], tmp_path / "other")
+    assert changed.fingerprint != corpus.fingerprint  # one character changes the fingerprint
+    with pytest.raises(ValueError, match="duplicate document id 'a1'"):
+        write_corpus(DOCS + [Document("a1", "x", "y")], tmp_path / "dup")
+    assert not (tmp_path / "dup").exists()
+    assert Document.from_contents("a1", DOCS[0].contents()) == DOCS[0]
+
+
+def test_bm25_finds_the_right_document_and_is_a_retriever(corpus, tmp_path):
+    r = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    assert isinstance(r, Retriever)
+    hits = r.search(["potter born 1950", "mara river mayor", "the of and", "naïve café", "nothing-matches-this"], k=2)
+    assert [h.doc_id for h in hits[0]][0] == "c3" and hits[0][0].title == "Ilsa Dorn"
+    assert hits[1][0].doc_id == "b2" and hits[1][0].score > 0
+    assert hits[2] == [] and hits[4] == []  # stopwords only; unknown words: no hit, no error
+    assert hits[3][0].doc_id == "c3"  # non-ASCII terms are indexed
+    assert all(len(row) <= 2 for row in hits)
+    assert r.search(["Vesk"], k=100)[0] and len(r.search(["Vesk"], k=100)[0]) <= 4
+
+
+def test_the_index_is_cached_by_corpus_fingerprint_and_settings_and_memory_mapped(corpus, tmp_path):
+    first = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    second = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    assert first.built and not second.built and first.path == second.path
+    assert isinstance(second.model.scores["data"], np.memmap)
+    other = BM25Retriever(corpus, cache_dir=tmp_path / "idx", k1=0.9)
+    assert other.built and other.path != first.path
+    assert other.search(["Vesk"], 3)[0][0].score != first.search(["Vesk"], 3)[0][0].score
+    corpus2 = write_corpus(DOCS[:3], tmp_path / "corpus2")
+    assert BM25Retriever(corpus2, cache_dir=tmp_path / "idx").path != first.path
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "idx").iterdir()) == ["bm25"] * 3  # no temp dirs left
+
+
+def test_one_index_per_worker_process(corpus, tmp_path):
+    try:
+        c1, c2 = shared_corpus(corpus.path), shared_corpus(corpus.path)
+        r1 = shared_bm25(c1, cache_dir=tmp_path / "idx")
+        r2 = shared_bm25(c2, cache_dir=tmp_path / "idx")
+        assert c1 is c2 and r1 is r2
+        assert shared_bm25(c1, cache_dir=tmp_path / "idx", k1=1.2) is not r1
+    finally:
+        resources.close_all()
+
+
+def test_search_r1_normalisation_em_and_f1():
+    assert normalize_answer("The  Orlen-Works, Ltd.!") == "orlenworks ltd"
+    assert normalize_answer("An apple a day") == "apple day"
+    assert exact_match("the 1,171", ["1171"]) == 1.0 and exact_match("1171 people", "1171") == 0.0
+    assert f1("1171 people", "1171") == pytest.approx(2 / 3)
+    assert f1("", "x") == 0.0 and f1("the", "a") == 1.0  # both normalise to nothing
+    assert tokenize("The Orlen Works of VESK, 1901") == ["orlen", "works", "vesk", "1901"]
