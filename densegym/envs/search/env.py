@@ -112,7 +112,8 @@ class SearchQAEnv(TextEnv):
 
     ## Episode end
 
-    Terminated by ``<answer>`` (``success`` when the answer matches an alias exactly after normalisation), or
+    Terminated by ``<answer>`` (``success`` when the answer matches an alias exactly after normalisation; a
+    task without an answer, as BEIR's, is scored by the share of its gold documents surfaced), or
     when the retriever fails (a server down or slow: the observation says so, ``info["failed"]`` holds the
     reason, and ``outcome`` is 0). Truncated after ``max_turns``.
 
@@ -297,9 +298,13 @@ class SearchQAEnv(TextEnv):
             obs = f"<information>\nDocument {doc.id} (Title: {doc.title})\n{doc.text}\n</information>"
             return StepOutcome(obs, info={"repeated": repeated})
         task = self.task
+        self._state = state._replace(answered=True)
+        if not task.aliases and not task.answer:  # a retrieval-only task (BEIR): scored by the gold share found
+            found = len(state.gold_surfaced) / len(task.gold_docs) if task.gold_docs else 0.0
+            return StepOutcome("Your answer was recorded.", terminated=True, success=found == 1.0, outcome=found,
+                               info={"f1": 0.0, "em": 0.0, "recall": found})  # fmt: skip
         aliases = task.aliases or (task.answer,)
         score_f1, score_em = f1(value, aliases), exact_match(value, aliases)
-        self._state = state._replace(answered=True)
         return StepOutcome("Your answer was recorded.", terminated=True, success=bool(score_em), outcome=score_f1,
                            info={"f1": score_f1, "em": score_em})  # fmt: skip
 
@@ -384,7 +389,7 @@ class SearchQAEnv(TextEnv):
             for doc, query in zip(task.gold_docs, task.oracle_queries):
                 if doc in gold_left and query not in s.oracle_issued:
                     return f"<search>{query}</search>"
-        return f"<answer>{task.answer}</answer>"
+        return f"<answer>{task.answer or 'done'}</answer>"
 
     def random_action(self, rng: np.random.Generator) -> str:
         words = self.task.question.rstrip("?").split() if self.task is not None else ["nothing"]
