@@ -3,74 +3,242 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import gymnasium as gym
-
-import densegym  # noqa: F401 - registers the envs
+import densegym
 from densegym.envs.registration import ENVS
 from densegym.evaluate import text_table
 
-
-def _make_check(env_id: str) -> None:
-    """Exit with the known ids when ``env_id`` is not registered (before any model or worker starts)."""
-    if env_id not in gym.registry:
-        known = ", ".join(e.id for e in ENVS)
-        raise SystemExit(f"densegym: unknown env id {env_id!r}; known ids: {known}")
+# Exit codes: 0 the command did its work; 1 the run failed (every episode failed, the agent's server is down,
+# the env could not be built, training raised); 2 the command line is wrong (an unknown env, a bad kwarg, a bad
+# agent spec or path); argparse uses 2 too.
+EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
-def _make(env_id: str, kwargs: str | None) -> gym.Env:
-    _make_check(env_id)
-    extra = json.loads(kwargs) if kwargs else {}
-    return gym.make(env_id, **extra)
+def _usage_error(message: str) -> SystemExit:
+    """Exit code 2, as argparse uses for a bad command line (a bad agent spec is one)."""
+    print(f"densegym: error: {message}", file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
+
+
+def _failure(message: str) -> SystemExit:
+    """Exit code 1: the command line was fine, the run failed."""
+    print(f"densegym: {message}", file=sys.stderr)
+    return SystemExit(EXIT_FAILED)
+
+
+def parse_env_kwargs(text: str | dict[str, Any] | None, flag: str = "--kwargs") -> dict[str, Any]:
+    """``--kwargs`` as a dict: a JSON object, or a usage error that says what is wrong with it."""
+    if text is None or isinstance(text, dict):
+        return dict(text or {})
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _usage_error(f"{flag} is not valid JSON ({exc}): {text!r}; write an object, e.g. "
+                           '\'{"dim_room": [8, 8]}\'') from None
+    if not isinstance(value, dict):
+        raise _usage_error(f"{flag} must be a JSON object of env keyword arguments ({{\"name\": value, ...}}), "
+                           f"got {type(value).__name__} {text!r}")
+    return value
+
+
+def resolve_env(spec: str, kwargs: str | dict[str, Any] | None = None, imports: Sequence[str] = ()) -> Any:
+    """The env ``spec`` names (an id, ``module:id``, ``module:Class``), after ``--import``; a usage error (exit 2)
+    with a one-line reason when it cannot be resolved or a kwarg is not the env's."""
+    from densegym.envs.resolve import EnvSpecError
+    from densegym.envs.resolve import resolve_env as resolve
+
+    env_kwargs = parse_env_kwargs(kwargs)
+    try:
+        return resolve(spec, env_kwargs, imports)
+    except EnvSpecError as exc:
+        raise _usage_error(str(exc)) from None
+
+
+def check_output_path(path: str | None, flag: str) -> None:
+    """Fail before the run (exit 2) when ``path`` cannot be written as a file: it is a directory, or a missing
+    parent cannot be made (missing parent directories are made when the file is written)."""
+    if not path:
+        return
+    if os.path.isdir(path):
+        raise _usage_error(f"{flag} {path}: is a directory; give a file path")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise _usage_error(f"{flag} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise _usage_error(f"{flag} {path}: {parent} is not writable")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise _usage_error(f"{flag} {path}: not writable")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Every registered id with its family and reward components, from the registry's metadata: no env family
+    is imported (a family whose extra is missing is imported only to get its message)."""
     rows = []
     for info in ENVS:
-        # Constructing an env is cheap: none starts a server, database or browser before its first reset.
-        try:
-            env = gym.make(info.id)
-        except ImportError as exc:  # a family whose extra is not installed; its message names the extra
-            rows.append((info.id, info.family, info.summary, f"unavailable: {exc}"))
-            continue
-        rewards = ", ".join(f"{n}={w:g}" for n, w in env.unwrapped.rewards.weights.items())
+        missing = info.unavailable()
+        rewards = missing and f"unavailable: {missing}"
+        rewards = rewards or ", ".join(f"{n}={w:g}" for n, w in info.rewards)
         rows.append((info.id, info.family, info.summary, rewards))
-        env.close()
     print(text_table(("id", "family", "levels / tasks", "reward components (default weights)"), rows))
     return 0
 
 
+# ---- play ------------------------------------------------------------------------------------------------
+
+# Arrow keys as terminals send them (normal and application cursor mode) -> the move they stand for.
+ARROWS = {"\x1b[A": "up", "\x1b[B": "down", "\x1b[C": "right", "\x1b[D": "left",
+          "\x1bOA": "up", "\x1bOB": "down", "\x1bOC": "right", "\x1bOD": "left"}
+MOVES = ("up", "down", "left", "right")
+
+
+def arrow_action(sequence: str) -> str | None:
+    """The move an arrow key's escape sequence stands for (``"\\x1b[A"`` -> ``"up"``), else ``None``."""
+    return ARROWS.get(sequence)
+
+
+def takes_moves(env: Any) -> bool:
+    """True when the env's actions are moves: its ``action_help()`` names up, down, left and right."""
+    try:
+        text = env.unwrapped.action_help().lower()
+    except Exception:
+        return False
+    return all(re.search(rf"\b{m}\b", text) for m in MOVES)
+
+
+def read_key_line(read: Callable[[], str], write: Callable[[str], Any], arrows: bool = True) -> str | None:
+    """One command from a terminal in cbreak mode, ``read()`` giving one character at a time: an arrow key is
+    a whole command at once (its move; only at the start of a line, and only with ``arrows``), anything else is
+    typed and edited (backspace) up to Enter. ``None`` at end of input (Ctrl-D on an empty line)."""
+    buf: list[str] = []
+    while True:
+        ch = read()
+        if ch == "":
+            return "".join(buf) if buf else None
+        if ch == "\x1b":  # an escape sequence: ESC [ X or ESC O X
+            seq = ch + read()
+            if seq in ("\x1b[", "\x1bO"):
+                seq += read()
+            move = arrow_action(seq)
+            if move and arrows and not buf:
+                write(move + "\n")
+                return move
+            continue  # another key (or an arrow in the middle of a line): ignored
+        if ch in ("\r", "\n"):
+            write("\n")
+            return "".join(buf)
+        if ch == "\x04":  # Ctrl-D
+            if not buf:
+                return None
+            continue
+        if ch in ("\x7f", "\x08"):  # backspace
+            if buf:
+                buf.pop()
+                write("\b \b")
+            continue
+        if ch.isprintable():
+            buf.append(ch)
+            write(ch)
+
+
+class _Keys:
+    """stdin of a terminal in cbreak mode (keys arrive one at a time; Ctrl-C still interrupts), restored on exit."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.fd = stream.fileno()
+        self.saved: Any = None
+
+    def __enter__(self) -> _Keys:
+        import termios
+
+        self.saved = termios.tcgetattr(self.fd)
+        mode = termios.tcgetattr(self.fd)
+        mode[3] &= ~(termios.ICANON | termios.ECHO)  # lflags: no line buffering, no echo (we echo)
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+        termios.tcsetattr(self.fd, termios.TCSANOW, mode)  # TCSANOW: keys typed ahead are kept
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import termios
+
+        termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+
+    def read(self) -> str:
+        data = os.read(self.fd, 1)
+        while data and data[0] >= 0x80 and len(data) < 4:  # the rest of a UTF-8 character
+            try:
+                return data.decode()
+            except UnicodeDecodeError:
+                data += os.read(self.fd, 1)
+        return data.decode(errors="replace")
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _terminal_input(stdin: Any) -> bool:
+    try:
+        import termios  # noqa: F401 - POSIX only
+
+        return stdin.isatty()
+    except (ImportError, AttributeError, ValueError):
+        return False
+
+
 def cmd_play(args: argparse.Namespace) -> int:
-    """A person plays in the terminal; every reward component is shown each turn."""
-    env = _make(args.env_id, args.kwargs)
+    """A person plays in the terminal; every reward component is shown each turn. In a terminal, the arrow keys
+    are moves for envs whose actions are moves; typed lines work everywhere (piped input is read line by line)."""
+    resolved = resolve_env(args.env_id, args.kwargs, args.imports)
+    try:
+        env = resolved.make()
+    except Exception as exc:  # the env's constructor refused a value
+        raise _failure(f"{resolved.label}: could not build the env: {type(exc).__name__}: {exc}") from None
     obs, info = env.reset(seed=args.seed)
     tag = getattr(env.unwrapped, "action_tag", "action")  # <action> for most envs, <sql> for SQL
-    print(f"[task {info.get('task_id')}]  type an action (e.g. 'up' for <{tag}>up</{tag}>, or the tags yourself); "
-          "'q' quits\n")
+    keys = _terminal_input(sys.stdin)
+    arrows = keys and takes_moves(env)
+    how = "the arrow keys move, or type" if arrows else "type"
+    print(f"[task {info.get('task_id')}]  {how} an action (e.g. 'up' for <{tag}>up</{tag}>, or the tags yourself) "
+          "and press Enter; 'q' quits\n")
     print(obs)
     total = 0.0
-    while True:
-        try:
-            line = input("\n> ")
-        except EOFError:
-            print()
-            break
-        if line.strip().lower() in ("q", "quit", "exit"):
-            break
-        action = line if "<" in line and ">" in line else f"<{tag}>{line}</{tag}>"
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += reward
-        print(obs)
-        parts = "  ".join(f"{k}={v:+.3f}" for k, v in info["reward_components"].items())
-        print(f"\nturn {info['turn']}: reward {reward:+.3f} (total {total:+.3f})  [{parts}]")
-        if terminated or truncated:
-            print(f"episode over: success={info['success']} outcome={info['outcome']:g}")
-            break
+    terminal = _Keys(sys.stdin) if keys else None
+    with terminal or contextlib.nullcontext():
+        while True:
+            try:
+                if terminal is not None:
+                    _echo("\n> ")
+                    line = read_key_line(terminal.read, _echo, arrows)
+                else:
+                    line = input("\n> ")
+            except (EOFError, KeyboardInterrupt):
+                line = None
+            if line is None:
+                print()
+                break
+            if line.strip().lower() in ("q", "quit", "exit"):
+                break
+            action = line if "<" in line and ">" in line else f"<{tag}>{line}</{tag}>"
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += reward
+            print(obs)
+            parts = "  ".join(f"{k}={v:+.3f}" for k, v in info["reward_components"].items())
+            print(f"\nturn {info['turn']}: reward {reward:+.3f} (total {total:+.3f})  [{parts}]")
+            if terminated or truncated:
+                print(f"episode over: success={info['success']} outcome={info['outcome']:g}")
+                break
     env.close()
     return 0
 
@@ -86,12 +254,6 @@ def _summary_table(summaries: list[dict[str, Any]]) -> str:
         for s in summaries
     ]
     return text_table(headers, rows)
-
-
-def _usage_error(message: str) -> SystemExit:
-    """Exit code 2, as argparse uses for a bad command line (a bad agent spec is one)."""
-    print(f"densegym: error: {message}", file=sys.stderr)
-    return SystemExit(2)
 
 
 def _agent_from_args(args: argparse.Namespace) -> Any:
@@ -113,11 +275,11 @@ def _agent_from_args(args: argparse.Namespace) -> Any:
 
 
 def run_rollouts(
-    env_id: str,
+    env_id: Any,
     agent: Any,
     episodes: int,
     seed: int,
-    kwargs: str | None,
+    kwargs: str | dict[str, Any] | None,
     out: str | None,
     *,
     label: str | None = None,
@@ -126,12 +288,15 @@ def run_rollouts(
     workers: int | None = None,
     max_turns: int | None = None,
     context: str = "full",
+    imports: Sequence[str] = (),
 ):
     """Play ``episodes`` tasks (env seeds ``seed .. seed + episodes - 1``), each ``group_size`` times.
 
     Every agent, scripted or model-backed, goes through :func:`densegym.rollout.collect` and an
     :class:`~densegym.envpool.EnvPool`, so that the command line exercises the same path a trainer does:
     envs step in worker processes while a model agent generates for all episodes in flight as one batch.
+    ``env_id`` is an env spec (an id, ``module:id``, ``module:Class``; ``imports`` are imported first) or an
+    already resolved env (then ``kwargs`` and ``imports`` are not used); ``kwargs`` is JSON text or a dict.
     ``agent`` is an agent spec (``"oracle"``, ``"hf:PATH"`` ...) or an agent object.
     """
     from densegym.agents.context import ContextPolicy
@@ -139,7 +304,8 @@ def run_rollouts(
     from densegym.evaluate import rollout_summary
     from densegym.rollout import collect
 
-    _make_check(env_id)
+    resolved = resolve_env(env_id, kwargs, imports) if isinstance(env_id, str) else env_id
+    check_output_path(out, "--out")
     label = label or (agent if isinstance(agent, str) else getattr(agent, "name", type(agent).__name__))
     if isinstance(agent, str):
         from densegym.agents.spec import make_agent
@@ -147,15 +313,15 @@ def run_rollouts(
         agent = make_agent(agent, seed=seed)
     try:
         policy = ContextPolicy.from_spec(context)
-        env_kwargs = json.loads(kwargs) if kwargs else {}
     except ValueError as exc:
         raise _usage_error(str(exc)) from None
     total = episodes * group_size
     start = time.perf_counter()
+    source, env_kwargs = resolved.pool_source()
     try:
-        pool = EnvPool(env_id, num_envs=min(num_envs or 8, total), num_workers=workers, env_kwargs=env_kwargs)
+        pool = EnvPool(source, num_envs=min(num_envs or 8, total), num_workers=workers, env_kwargs=env_kwargs)
     except RuntimeError as exc:  # the env could not be built from these kwargs
-        raise SystemExit(f"densegym: {str(exc).splitlines()[0]}") from None
+        raise _failure(str(exc).splitlines()[0]) from None
     with pool:
         groups = collect(
             agent,
@@ -166,7 +332,7 @@ def run_rollouts(
             context=policy,
             out=out,
             seed=seed,
-            env_id=env_id,
+            env_id=resolved.label,
             meta={"agent": label},
             ordered=True,
         )
@@ -176,18 +342,45 @@ def run_rollouts(
     return trajectories, summary
 
 
+def first_failure(trajectories: Sequence[Any]) -> str | None:
+    """The reason the first failed episode gives (``meta["failed"]``), on one line; ``None`` when none failed."""
+    for t in trajectories:
+        if "failed" in t.meta:
+            reason = str(t.meta["failed"]).strip()
+            lines = [line.strip() for line in reason.splitlines() if line.strip()]
+            if not lines:
+                return "(no reason given)"
+            # a traceback's last line says what was raised; otherwise the first line is the message
+            return lines[-1] if lines[0].startswith("Traceback") else " ".join(lines[:3])
+    return None
+
+
+def report_failures(trajectories: Sequence[Any], summary: dict[str, Any]) -> None:
+    """Say how many episodes failed and why the first did; exit 1 when every episode failed (nothing was measured)."""
+    failed = summary.get("failed", 0)
+    if not failed:
+        return
+    reason = first_failure(trajectories)
+    if failed == summary["episodes"]:
+        raise _failure(f"every episode failed ({failed}); the first: {reason}")
+    print(f"\n{failed} episode(s) failed (env or worker error) and count as unsuccessful; the first: {reason}")
+
+
 def _rollouts_from_args(args: argparse.Namespace):
     """``run_rollouts`` with the agent and the options of a ``rollout`` or ``eval`` command line."""
     from densegym.agents.base import AgentError
 
-    _make_check(args.env_id)
+    resolved = resolve_env(args.env_id, args.kwargs, args.imports)  # before a model loads or a worker starts
+    check_output_path(args.out, "--out")
+    if isinstance(args.json, str):
+        check_output_path(args.json, "--json")
     try:
         return run_rollouts(
-            args.env_id,
+            resolved,
             _agent_from_args(args),
             args.episodes,
             args.seed,
-            args.kwargs,
+            None,
             args.out,
             label=args.agent,
             group_size=args.group_size,
@@ -197,23 +390,24 @@ def _rollouts_from_args(args: argparse.Namespace):
             context=args.context,
         )
     except AgentError as exc:  # a server that is down or refuses the requests: its message, not a traceback
-        raise SystemExit(f"densegym: the agent failed: {exc}") from None
+        raise _failure(f"the agent failed: {exc}") from None
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    _, summary = _rollouts_from_args(args)
+    trajectories, summary = _rollouts_from_args(args)
     print(f"{args.env_id}: mean per episode (reward components are unweighted sums over turns)")
     print(_summary_table([summary]))
     if args.out:
         print(f"\nwrote {summary['episodes']} trajectories to {args.out}")
     if args.json:
         print(json.dumps(summary))
+    report_failures(trajectories, summary)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Success rate, mean reward components, turns and tokens per episode, as a table and as JSON."""
-    _, summary = _rollouts_from_args(args)
+    trajectories, summary = _rollouts_from_args(args)
     report = {
         "env_id": args.env_id,
         "seed": args.seed,
@@ -224,14 +418,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     print(f"{args.env_id}: evaluation of {args.agent}, mean per episode over {summary['episodes']} episodes")
     print(_summary_table([summary]))
-    if summary["failed"]:
-        print(f"\n{summary['failed']} episode(s) failed (env or worker error) and count as unsuccessful")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
         print(f"\nwrote the metrics to {args.json}")
     if args.out:
         print(f"wrote {summary['episodes']} trajectories to {args.out}")
+    report_failures(trajectories, summary)
     return 0
 
 
@@ -242,12 +436,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env_id, kwargs = args.env_id or DEMO_ENV, args.kwargs
     if args.env_id is None and kwargs is None:
         kwargs = json.dumps(DEMO_ENV_KWARGS)
+    resolved = resolve_env(env_id, kwargs, args.imports)
+    if args.out_dir:
+        check_output_path(os.path.join(args.out_dir, "oracle.jsonl"), "--out-dir")
     episodes = args.episodes or TASK_POOL
     print(f"densegym demo, part 1: oracle and random play, {episodes} episodes each, on {env_id} {kwargs or ''}\n")
     summaries = []
     for name in ("oracle", "random"):
         out = f"{args.out_dir}/{name}.jsonl" if args.out_dir else None
-        trajs, summary = run_rollouts(env_id, name, episodes, args.seed, kwargs, out, workers=1)
+        trajs, summary = run_rollouts(resolved, name, episodes, args.seed, None, out, workers=1)
+        if summary["failed"] == summary["episodes"]:
+            report_failures(trajs, summary)
         summaries.append(summary)
         if name == "random" and trajs:
             example = next((t for t in trajs if not t.success), trajs[0])
@@ -291,12 +490,17 @@ def _demo_training(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``densegym train CONFIG.yaml [key=value ...]``: run the bundled trainer."""
+    from densegym.envs.resolve import EnvSpecError, import_modules
     from densegym.trainers.config import TrainerConfig
 
     try:
+        import_modules(args.imports)  # before the config: its env may be an id one of them registers
         config = TrainerConfig.from_yaml(args.config, args.overrides)
-    except (ValueError, OSError) as exc:
-        raise SystemExit(f"densegym train: {exc}") from None
+    except EnvSpecError as exc:
+        raise _usage_error(str(exc)) from None
+    except (ValueError, OSError) as exc:  # a malformed file, a bad value, a missing file or config name
+        raise _usage_error(f"train: {_one_line(exc)}") from None
+    resolve_env(config.env, dict(config.env_kwargs))  # an unknown env or kwarg: said now, not from a worker
     from densegym.trainers.trainer import Trainer
 
     with Trainer(config) as trainer:
@@ -308,6 +512,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(text_table(keys, [[last[k] for k in keys]]))
         print(f"metrics: {config.output_dir}/metrics.jsonl; checkpoints: {config.output_dir}/checkpoints/")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: an OSError as 'path: reason', anything else its message's lines joined."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
 BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp")
@@ -363,10 +574,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list env ids, families and reward components").set_defaults(func=cmd_list)
 
-    play = sub.add_parser("play", help="play an env in the terminal and see every reward component")
-    play.add_argument("env_id")
+    env_help = ("the env: a registered id (densegym/Sokoban-v0), MODULE:ID (import MODULE, which registers ID), "
+                "or MODULE:CLASS (construct the class); MODULE may be a .py file")
+    kwargs_help = "env keyword arguments as a JSON object, e.g. '{\"dim_room\": [8, 8]}'"
+    import_help = "import MODULE (a module name or a .py file) first, e.g. one that registers your env (repeatable)"
+
+    def add_import(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                            help=import_help)
+
+    play = sub.add_parser("play", help="play an env in the terminal (arrow keys or typed actions) and see every "
+                          "reward component")
+    play.add_argument("env_id", help=env_help)
     play.add_argument("--seed", type=int, default=None)
-    play.add_argument("--kwargs", help="env keyword arguments as JSON, e.g. '{\"dim_room\": [8, 8]}'")
+    play.add_argument("--kwargs", help=kwargs_help)
+    add_import(play)
     play.set_defaults(func=cmd_play)
 
     agent_help = (
@@ -375,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         "$OPENAI_API_KEY) | vllm:PATH (GPU)"
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("env_id")
+    common.add_argument("env_id", help=env_help)
     common.add_argument("--agent", default="oracle", metavar="SPEC", help=agent_help + " (default: oracle)")
     common.add_argument("--seed", type=int, default=0, help="tasks use env seeds SEED..SEED+EPISODES-1 (default 0)")
     common.add_argument("--group-size", type=_positive_int, default=1, help="plays of each task (a GRPO group)")
@@ -390,8 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--device", help="hf: agents: cpu, cuda, cuda:1 ... (default: cuda when available)")
     common.add_argument("--return-token-ids", action="store_true",
                         help="openai: agents: ask the server for token ids (vLLM's extension)")
-    common.add_argument("--out", help="JSONL file to append the trajectories to")
-    common.add_argument("--kwargs", help="env keyword arguments as JSON")
+    common.add_argument("--out", help="JSONL file to append the trajectories to (missing directories are made)")
+    common.add_argument("--kwargs", help=kwargs_help)
+    add_import(common)
 
     ro = sub.add_parser("rollout", parents=[common], help="run an agent and write trajectories as JSONL")
     ro.add_argument("--episodes", type=_positive_int, default=10, help="tasks to play (default 10)")
@@ -400,13 +623,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", parents=[common], help="success rate, reward components, turns and tokens of an agent")
     ev.add_argument("--episodes", type=_positive_int, default=20, help="tasks to play (default 20)")
-    ev.add_argument("--json", metavar="FILE", help="write the metrics to FILE as JSON")
+    ev.add_argument("--json", metavar="FILE", help="write the metrics to FILE as JSON (missing directories are made)")
     ev.set_defaults(func=cmd_eval)
 
     train = sub.add_parser("train", help="train a policy with a bundled RL trainer (TrainerConfig YAML)")
     train.add_argument("config", help="a YAML TrainerConfig file, or a bundled config by name (sokoban_turn, sokoban_grpo, ...)")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                        help="override config keys, values in YAML: steps=10 lr=1e-4 estimator_config.gamma=0.9")
+    add_import(train)
     train.set_defaults(func=cmd_train)
 
     bench = sub.add_parser("bench", help="run the benchmarks against peer libraries (a source checkout)")
@@ -419,10 +643,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_cleanup)
 
     demo = sub.add_parser("demo", help="the main job: reward breakdown, then RL with dense vs outcome-only rewards")
-    demo.add_argument("--env-id", help="env of part 1 (default: the training env of part 2)")
+    demo.add_argument("--env-id", help="env of part 1, any env spec (default: the training env of part 2)")
     demo.add_argument("--episodes", type=_positive_int, help="episodes of part 1 per agent (default: the 16 levels)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--kwargs", help="env keyword arguments of part 1 as JSON")
+    demo.add_argument("--kwargs", help="env keyword arguments of part 1 as a JSON object")
+    add_import(demo)
     demo.add_argument("--out-dir", default="runs/demo")
     demo.add_argument("--steps", type=_positive_int, default=40, help="RL steps of each arm (default 40)")
     demo.add_argument("--no-train", action="store_true", help="part 1 only")

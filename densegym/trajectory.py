@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,11 @@ def write_jsonl(path: str | Path, trajectories: Iterable[Trajectory]) -> int:
 
 
 def read_jsonl(path: str | Path) -> Iterator[Trajectory]:
-    """Yield the trajectories of a JSONL file; a truncated last line (a crash mid-write) is skipped."""
+    """Yield the trajectories of a JSONL file; a truncated last line (a crash mid-write) is skipped.
+
+    A line that is not JSON, not a JSON object, or not a trajectory record (an unknown or missing field, a field
+    of the wrong type) raises ``ValueError("FILE:LINE: what is wrong")``.
+    """
     with Path(path).open(encoding="utf-8") as f:
         lines = f.readlines()
     for i, line in enumerate(lines):
@@ -118,8 +122,95 @@ def read_jsonl(path: str | Path) -> Iterator[Trajectory]:
             continue
         try:
             data = json.loads(line)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError as exc:
             if i == len(lines) - 1 and not line.endswith("\n"):
                 return
-            raise ValueError(f"{path}:{i + 1}: not a JSON line") from None
+            raise ValueError(f"{path}:{i + 1}: not a JSON line ({exc.msg} at column {exc.colno})") from None
+        problem = _record_problem(data)
+        if problem:
+            raise ValueError(f"{path}:{i + 1}: {problem}")
         yield Trajectory.from_dict(data)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_list_of(value: Any, check: Any) -> bool:
+    return isinstance(value, list) and all(check(v) for v in value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional(check: Any) -> Any:
+    return lambda value: value is None or check(value)
+
+
+# field -> (what it must be, its check); the required ones are the fields without a default
+_TRAJECTORY_FIELDS: dict[str, tuple[str, Any]] = {
+    "env_id": ("a string", lambda v: isinstance(v, str)),
+    "task_id": ("a string", lambda v: isinstance(v, str)),
+    "seed": ("an integer or null", _optional(_is_int)),
+    "group_id": ("a string or null", _optional(lambda v: isinstance(v, str))),
+    "turns": ("a list of turn objects", lambda v: isinstance(v, list)),
+    "success": ("true or false", lambda v: isinstance(v, bool)),
+    "outcome": ("a number", _is_number),
+    "terminated": ("true or false", lambda v: isinstance(v, bool)),
+    "truncated": ("true or false", lambda v: isinstance(v, bool)),
+    "privileged": ("an object or null", _optional(lambda v: isinstance(v, dict))),
+    "meta": ("an object", lambda v: isinstance(v, dict)),
+}
+_TURN_FIELDS: dict[str, tuple[str, Any]] = {
+    "observation": ("a string", lambda v: isinstance(v, str)),
+    "action": ("a string", lambda v: isinstance(v, str)),
+    "reward": ("a number", _is_number),
+    "components": ("an object of numbers",
+                   lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values())),
+    "action_valid": ("true or false", lambda v: isinstance(v, bool)),
+    "anchor": ("a string", lambda v: isinstance(v, str)),
+    "info": ("an object", lambda v: isinstance(v, dict)),
+    "prompt_ids": ("a list of integers or null", _optional(lambda v: _is_list_of(v, _is_int))),
+    "action_ids": ("a list of integers or null", _optional(lambda v: _is_list_of(v, _is_int))),
+    "action_logprobs": ("a list of numbers or null", _optional(lambda v: _is_list_of(v, _is_number))),
+}
+_REQUIRED = {
+    "trajectory": {f.name for f in fields(Trajectory) if f.default is MISSING and f.default_factory is MISSING},
+    "turn": {f.name for f in fields(Turn) if f.default is MISSING and f.default_factory is MISSING},
+}
+
+
+def _fields_problem(data: dict[str, Any], spec: dict[str, tuple[str, Any]], kind: str, where: str) -> str | None:
+    unknown = sorted(set(data) - set(spec))
+    if unknown:
+        return f"{where}unknown {kind} fields {unknown}; the fields are {', '.join(spec)}"
+    missing = sorted(_REQUIRED[kind] - set(data))
+    if missing:
+        return f"{where}missing {kind} fields {missing}"
+    for name, value in data.items():
+        what, check = spec[name]
+        if not check(value):
+            return f"{where}{kind} field {name!r} must be {what}, got {type(value).__name__} {_short(value)}"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _record_problem(data: Any) -> str | None:
+    """What is wrong with one decoded line as a trajectory record, or ``None``."""
+    if not isinstance(data, dict):
+        return f"a trajectory line is a JSON object, got {type(data).__name__} {_short(data)}"
+    problem = _fields_problem(data, _TRAJECTORY_FIELDS, "trajectory", "")
+    if problem:
+        return problem
+    for k, turn in enumerate(data.get("turns", [])):
+        if not isinstance(turn, dict):
+            return f"turn {k}: a turn is a JSON object, got {type(turn).__name__} {_short(turn)}"
+        problem = _fields_problem(turn, _TURN_FIELDS, "turn", f"turn {k}: ")
+        if problem:
+            return problem
+    return None

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+
+
+@dataclass(frozen=True)
+class Family:
+    """What `densegym list` shows of a family without importing it: the modules its extra provides and its
+    reward components with their default weights, in the env's order (a test checks them against the envs)."""
+
+    name: str
+    package: str
+    requires: tuple[str, ...]
+    rewards: tuple[tuple[str, float], ...]
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "sokoban", "densegym.envs.sokoban", (),
+            (("progress", 1.0), ("optimal", 0.0), ("deadlock", 0.0), ("format", 0.1), ("outcome", 1.0)),
+        ),
+        Family(
+            "sql", "densegym.envs.sql", ("sqlglot",),
+            (("execution", 0.1), ("schema", 0.1), ("progress", 0.5), ("cte_steps", 0.1), ("redundancy", 0.1),
+             ("format", 0.1), ("outcome", 1.0)),
+        ),
+        Family(
+            "lsp", "densegym.envs.lsp", ("lsprotocol", "pygls"),
+            (("diagnostics", 0.5), ("safety", 0.4), ("ambiguity", 0.1), ("tests", 1.0), ("outcome", 1.0),
+             ("format", 0.1)),
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -15,6 +49,30 @@ class EnvInfo:
     family: str
     summary: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rewards(self) -> tuple[tuple[str, float], ...]:
+        """The reward components and their default weights, in the env's order (without importing the env)."""
+        return FAMILIES[self.family].rewards
+
+    def unavailable(self) -> str | None:
+        """Why the env cannot be made here (its family's extra is missing: the family's own message), else None.
+        Imports nothing when the extra's modules are found."""
+        family = FAMILIES[self.family]
+        if all(_findable(m) for m in family.requires):
+            return None
+        try:
+            importlib.import_module(family.package)
+        except ImportError as exc:
+            return str(exc)
+        return None
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 _SOKOBAN = "densegym.envs.sokoban.env:SokobanEnv"
