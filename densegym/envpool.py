@@ -60,8 +60,12 @@ the env built: the pool hands out its own copy, the same object on every step of
 Every worker runs in its own process group, and killing a worker (a timeout, a restart, ``close``) kills
 its whole group: processes an env started (a language server, a test run) do not outlive it.
 
-Workers use the ``multiprocess`` package when it is installed (dill pickling: lambdas and closures work
-as env factories) and the standard library's ``multiprocessing`` otherwise.
+Workers are started with the ``multiprocess`` package (a dependency of densegym: its dill pickling ships
+lambdas and closures as env factories, which the standard library's pickle cannot).
+
+Workers start with "spawn" by default, which imports the main module again in every worker: a script that
+creates an EnvPool at the top level, without ``if __name__ == "__main__":``, would start workers from its
+workers. Such a worker stops at once, and the pool says why and what to change (``UNGUARDED_MAIN_EXIT``).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ import pickle
 import queue
 import select
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -81,14 +86,39 @@ from typing import Any
 
 import numpy as np
 
-try:  # dill-based pickling lets users pass lambdas as env factories
+try:  # dill-based pickling lets users pass lambdas and closures as env factories
     import multiprocess as mp
     from multiprocess.connection import wait as _wait
-except ImportError:  # pragma: no cover - exercised where multiprocess is absent
-    import multiprocessing as mp
-    from multiprocessing.connection import wait as _wait
+except ImportError as _missing:  # pragma: no cover - a dependency of densegym; never fall back to pickle silently
+    raise ImportError(
+        "EnvPool needs the multiprocess package, a dependency of densegym (its dill pickling ships lambdas and "
+        "closures to the workers): pip install multiprocess"
+    ) from _missing
 
 EnvFactory = Callable[[], Any]
+
+# The exit code of a worker that stopped because it was creating an EnvPool itself while it re-ran the main
+# module (a script without ``if __name__ == "__main__":``); the parent turns it into UNGUARDED_MAIN_MESSAGE.
+UNGUARDED_MAIN_EXIT = 87
+UNGUARDED_MAIN_MESSAGE = (
+    "a worker process re-ran {script} and got to the code that creates an EnvPool. Workers start with "
+    "'spawn', which imports the main module in every worker; put the code that creates the EnvPool (and runs "
+    "it) under `if __name__ == \"__main__\":` so that it runs in the main process only"
+)
+
+
+def _bootstrapping() -> bool:
+    """Whether this process is a worker still importing its parent's main module (spawn or forkserver):
+    ``multiprocessing`` marks the process ``_inheriting`` meanwhile, and refuses to start processes then."""
+    import multiprocessing.process
+
+    return any(getattr(module.current_process(), "_inheriting", False)
+               for module in (mp.process, multiprocessing.process))
+
+
+def _main_script() -> str:
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return f"your script {path}" if path else "the main module"
 
 
 @dataclass(frozen=True)
@@ -467,7 +497,10 @@ class _Worker:
             kind, payload = _recv(parent)
         except (EOFError, OSError):
             self.process.join(timeout=5)
-            kind, payload = "error", f"the process exited with code {self.process.exitcode} before it was ready"
+            if self.process.exitcode == UNGUARDED_MAIN_EXIT:
+                kind, payload = "error", UNGUARDED_MAIN_MESSAGE.format(script=_main_script())
+            else:
+                kind, payload = "error", f"the process exited with code {self.process.exitcode} before it was ready"
         if kind != "ready":
             self.kill()
             raise RuntimeError(f"an EnvPool worker failed to start: {payload}")
@@ -905,6 +938,10 @@ class EnvPool(SlotPool):
         start_method: str = "spawn",
         inline_ms: float = 2.0,
     ):
+        if _bootstrapping():
+            # A worker re-running a main module that creates a pool at import: stop before it starts workers of
+            # its own (or sweeps the parent's leftovers); the parent reads the exit code and explains.
+            raise SystemExit(UNGUARDED_MAIN_EXIT)
         super().__init__(env, num_envs, num_workers, env_kwargs, step_timeout, start_timeout)
         self.inline_ms = float(inline_ms)
         self._poller: Any = None  # select.poll() over the workers' pipes (_ready)

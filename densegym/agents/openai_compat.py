@@ -1,73 +1,71 @@
 """``OpenAIAgent``: any OpenAI-compatible chat server (vLLM serve, SGLang, TGI, llama.cpp, OpenAI itself).
 
-Standard library only (``urllib`` + a thread pool), so it adds no dependency to the core package.
+Built on the ``openai`` client library (the ``openai`` extra: ``pip install 'densegym[openai]'``): its
+``AsyncOpenAI`` client sends the requests, keeps the connections open between them, and retries what may
+pass (HTTP 408, 409, 429 and 5xx, refused or reset connections, timeouts) up to ``max_retries`` times with
+exponential backoff and jitter, honouring ``Retry-After``. Other HTTP errors (400, 401, 404, 422 ...) fail at
+once. Either way the caller gets an :class:`AgentError` with a one-line reason: the status and the server's
+own message, or why the server could not be reached.
 
-One ``POST {base_url}/chat/completions`` per conversation, at most ``max_concurrency`` in flight per agent
-(shared by concurrent ``act`` calls). Failures that may pass (HTTP 408, 409, 425, 429 and 5xx, refused or
-reset connections, timeouts) are retried up to ``max_retries`` times with exponential backoff and full
-jitter, honouring ``Retry-After``; other HTTP errors (400, 401, 404, 422 ...) fail at once. Either way the
-caller gets an :class:`AgentError` that carries the server's own message.
+One ``POST {base_url}/chat/completions`` per conversation; the conversations of an ``act`` call are sent
+concurrently, at most ``max_concurrency`` in flight per agent (an ``asyncio.Semaphore`` shared by concurrent
+``act`` calls; a request keeps its place while its retries wait). The client runs on the agent's own event
+loop, in a background thread, so ``act`` is an ordinary blocking call; ``close()`` (or ``with``) ends it.
 
-Tokens: with ``logprobs=True`` (the default) the server is asked for ``logprobs`` and
-``action_logprobs`` holds its per-token numbers as returned (vLLM: the raw policy at temperature 1, as
+Tokens: with ``logprobs=True`` (the default) the server is asked for ``logprobs`` and ``action_logprobs``
+holds its per-token numbers as returned (vLLM: the raw policy at temperature 1, as
 :class:`~densegym.agents.hf.HFAgent`). Token ids are not part of the OpenAI schema; with
 ``return_token_ids=True`` the vLLM extensions ``return_token_ids`` and ``return_tokens_as_token_ids`` are
-requested and ``prompt_ids`` / ``action_ids`` are filled from ``prompt_token_ids``, ``choices[0].token_ids``
-or ``token_id:N`` logprob tokens, whichever the server returns. A server that returns none leaves them
+requested (as ``extra_body``) and ``prompt_ids`` / ``action_ids`` are filled from ``prompt_token_ids``,
+``choices[0].token_ids`` or ``token_id:N`` logprob tokens, whichever the server returns: the response is read
+as the server's JSON, so fields outside the OpenAI schema are kept. A server that returns none leaves them
 ``None``.
 """
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import json
-import random
-import socket
+import os
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from densegym.agents.base import AgentError, AgentOutput, Conversation
 
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+INSTALL_HINT = "pip install 'densegym[openai]'"
+
+# Sent as the client's own arguments; every other key of request_body() goes in extra_body.
+_STANDARD = ("max_tokens", "temperature", "top_p", "n", "seed", "logprobs")
+_RETRIED = frozenset({408, 409, 429})  # and every 5xx: what the openai client retries
 
 
-class _Retryable(Exception):
-    """A failure worth another attempt; ``retry_after`` is the server's hint in seconds, if any."""
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:
+        raise ImportError(
+            f"OpenAIAgent (openai:URL#MODEL) needs the openai client library, which is not installed: {INSTALL_HINT}"
+        ) from exc
+    return openai
 
 
 def server_message(body: bytes, limit: int = 500) -> str:
     """The error text of an OpenAI-style error body (``{"error": {"message": ...}}``, vLLM's
-    ``{"message": ...}``), or the body itself, shortened."""
+    ``{"message": ...}``), or the body itself, shortened, on one line."""
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:limit] or "(empty body)"
+        return " ".join(text[:limit].split()) or "(empty body)"
     if isinstance(data, dict):
         error = data.get("error", data)
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:limit]
+            return " ".join(str(error["message"])[:limit].split())
         if isinstance(error, str):
-            return error[:limit]
-    return text[:limit]
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:  # an HTTP date: fall back to our own backoff
-        return None
+            return " ".join(error[:limit].split())
+    return " ".join(text[:limit].split())
 
 
 def _as_ids(values: Any) -> list[int] | None:
@@ -76,16 +74,45 @@ def _as_ids(values: Any) -> list[int] | None:
     return None
 
 
+def _connection_reason(exc: BaseException) -> str:
+    """Why a connection failed, as specific as the exception chain tells: the operating system's reason
+    ("Connection refused") when there is one, else the transport's message."""
+    chain, seen = [], set()
+    current: BaseException | None = exc.__cause__ or exc.__context__ or exc
+    while current is not None and id(current) not in seen and len(chain) < 16:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for item in reversed(chain):
+        if isinstance(item, OSError) and isinstance(item.errno, int):  # a name lookup's errno is negative
+            return os.strerror(item.errno) if item.errno > 0 else str(item.strerror or item)
+    first = chain[0]
+    return " ".join(str(first).split()) or type(first).__name__
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """The agent's background thread (a function, not a method: the thread holds no reference to the agent)."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 class OpenAIAgent:
     """Acts through an OpenAI-compatible ``/v1/chat/completions`` endpoint.
 
     ``base_url`` is what the ``openai`` client takes, e.g. ``http://127.0.0.1:8000/v1`` (a bare
-    ``http://host:port`` gets ``/v1``). ``api_key`` is sent as a bearer token when given. ``timeout`` bounds
-    each connect and each read of one attempt, in seconds. ``seed`` makes requests reproducible on servers
-    that honour it: request ``i`` of call ``k`` carries a seed derived from ``(seed, k, i)``, so identical
-    conversations in one batch (a GRPO group) still get independent samples. ``extra_body`` is merged into
-    every request (``{"top_k": 20}``, ``{"chat_template_kwargs": {...}}``). ``max_new_tokens`` (the name
-    the other agents use) is sent as ``max_tokens``, which vLLM, SGLang, TGI and llama.cpp all accept.
+    ``http://host:port`` gets ``/v1``). ``api_key`` is sent as a bearer token (``"EMPTY"``, vLLM's
+    convention, when none is given: a local server needs none). ``timeout`` bounds each connect and each read
+    of one attempt, in seconds; ``max_retries`` is the number of retries after the first attempt.
+    ``seed`` makes requests reproducible on servers that honour it: request ``i`` of call ``k`` carries a seed
+    derived from ``(seed, k, i)``, so identical conversations in one batch (a GRPO group) still get independent
+    samples. ``extra_body`` is merged into every request (``{"top_k": 20}``, ``{"chat_template_kwargs":
+    {...}}``). ``max_new_tokens`` (the name the other agents use) is sent as ``max_tokens``, which vLLM, SGLang,
+    TGI and llama.cpp all accept.
+
+    Raises ``ImportError`` naming ``pip install 'densegym[openai]'`` when the ``openai`` library is missing.
     """
 
     name = "openai"
@@ -105,8 +132,6 @@ class OpenAIAgent:
         max_concurrency: int = 8,
         max_retries: int = 3,
         timeout: float = 60.0,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
         system_prompt: str | None = None,
         extra_body: dict[str, Any] | None = None,
     ):
@@ -115,6 +140,7 @@ class OpenAIAgent:
         parsed = urllib.parse.urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"base_url must be an http(s) URL like http://127.0.0.1:8000/v1, got {base_url!r}")
+        self._openai = _import_openai()
         base = base_url.rstrip("/")
         self.base_url = base if parsed.path.strip("/") else base + "/v1"
         self.model = model
@@ -128,13 +154,61 @@ class OpenAIAgent:
         self.max_concurrency = int(max_concurrency)
         self.max_retries = int(max_retries)
         self.timeout = float(timeout)
-        self.backoff = float(backoff)
-        self.max_backoff = float(max_backoff)
         self.system_prompt = system_prompt
         self.extra_body = dict(extra_body or {})
-        self._slots = threading.BoundedSemaphore(self.max_concurrency)
         self._calls = 0
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Any = None
+        self._slots: asyncio.Semaphore | None = None
+
+    # ---- the client and its event loop --------------------------------------------------------
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        """The agent's event loop, started (with its client) on first use."""
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=_run_loop, args=(loop,), name="openai-agent", daemon=True).start()
+                self._client = self._openai.AsyncOpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key or "EMPTY",
+                    max_retries=self.max_retries,
+                    timeout=self.timeout,
+                )
+                self._slots = asyncio.Semaphore(self.max_concurrency)
+                self._loop = loop
+            return self._loop
+
+    def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._start()).result()
+
+    def close(self) -> None:
+        """Close the client's connections and end the agent's event loop (the next call starts them again)."""
+        with self._lock:
+            loop, client = self._loop, self._client
+            self._loop = self._client = self._slots = None
+        if loop is None or loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(client.close(), loop).result(timeout=10)
+        except Exception:  # noqa: BLE001 - closing is best effort; the loop ends regardless
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+    def __enter__(self) -> OpenAIAgent:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:
+                pass
 
     # ---- requests -----------------------------------------------------------------------------
 
@@ -161,61 +235,58 @@ class OpenAIAgent:
         body.update(self.extra_body)
         return body
 
-    def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(
-            self.base_url + "/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as e:
+    def _failure(self, exc: Exception) -> AgentError:
+        """A one-line :class:`AgentError` for what the openai client raised."""
+        openai = self._openai
+        request = getattr(exc, "request", None)
+        try:  # the client numbers its retries in a header of each attempt
+            attempts = int(request.headers.get("x-stainless-retry-count", "0")) + 1
+        except (AttributeError, TypeError, ValueError):
+            attempts = None
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, openai.APIStatusError):
+            response = exc.response
             try:
-                detail = e.read() or b""
-            except (OSError, http.client.HTTPException):  # the error body itself timed out or broke off
-                detail = b""
-            message = f"HTTP {e.code} from {self.base_url}: {server_message(detail)}"
-            if e.code in RETRY_STATUS or e.code >= 500:
-                raise _Retryable(message, _retry_after(e.headers)) from None
-            raise AgentError(message) from None
-        except (TimeoutError, socket.timeout) as e:
-            raise _Retryable(f"no answer from {self.base_url} within timeout={self.timeout}s ({e})") from None
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, (TimeoutError, socket.timeout)):
-                raise _Retryable(f"no answer from {self.base_url} within timeout={self.timeout}s") from None
-            raise _Retryable(f"cannot reach {self.base_url}: {e.reason}") from None
-        except (ConnectionError, http.client.HTTPException) as e:
-            raise _Retryable(f"connection to {self.base_url} failed: {e!r}") from None
+                detail = server_message(response.content)
+            except Exception:  # noqa: BLE001 - a body that never arrived
+                detail = "(no body)"
+            message = f"HTTP {status} from {self.base_url}: {detail}"
+            if attempts is None:
+                attempts = self.max_retries + 1 if (status in _RETRIED or status >= 500) else 1
+        elif isinstance(exc, openai.APITimeoutError):
+            message = f"no answer from {self.base_url} within timeout={self.timeout:g}s"
+        elif isinstance(exc, openai.APIConnectionError):
+            message = f"cannot reach {self.base_url}: {_connection_reason(exc)}"
+        else:
+            return AgentError(f"{self.base_url}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+        if attempts is None:
+            attempts = self.max_retries + 1
+        if attempts > 1:
+            message += f" (gave up after {attempts} attempts)"
+        return AgentError(message)
+
+    async def _complete(self, conversation: Conversation, seed: int | None) -> AgentOutput:
+        body = self.request_body(conversation, seed)
+        arguments = {"model": body.pop("model"), "messages": body.pop("messages")}
+        arguments.update({key: body.pop(key) for key in _STANDARD if key in body})
+        assert self._slots is not None and self._client is not None
+        async with self._slots:
+            try:
+                raw = await self._client.chat.completions.with_raw_response.create(**arguments, extra_body=body)
+            except self._openai.OpenAIError as exc:
+                raise self._failure(exc) from None
+        content = raw.http_response.content
         try:
-            data = json.loads(raw)
+            data = json.loads(content)
             if not isinstance(data, dict):
                 raise TypeError(type(data).__name__)
-            return data
         except (ValueError, TypeError):
-            raise AgentError(f"{self.base_url} answered with something not a JSON object: {raw[:200]!r}") from None
+            raise AgentError(f"{self.base_url} answered with something not a JSON object: {content[:200]!r}") from None
+        return self.parse_response(data)
 
     def complete(self, conversation: Conversation, seed: int | None = None) -> AgentOutput:
-        """One conversation, with retries; raises :class:`AgentError` when every attempt failed."""
-        body = self.request_body(conversation, seed)
-        last: _Retryable | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                # full jitter: a crowd of clients does not retry in lockstep
-                delay = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-                if last is not None and last.retry_after is not None:
-                    delay = min(self.max_backoff, last.retry_after)
-                time.sleep(delay)
-            try:
-                with self._slots:
-                    data = self._post_once(body)
-            except _Retryable as e:
-                last = e
-                continue
-            return self.parse_response(data)
-        attempts = self.max_retries + 1
-        raise AgentError(f"{last} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})")
+        """One conversation, with retries; raises :class:`AgentError` when it failed."""
+        return self._run(self._complete(conversation, seed))
 
     def parse_response(self, data: dict[str, Any]) -> AgentOutput:
         """An :class:`AgentOutput` from a chat-completion JSON object (first choice)."""
@@ -237,6 +308,17 @@ class OpenAIAgent:
 
     # ---- acting -------------------------------------------------------------------------------
 
+    async def _act(self, conversations: Sequence[Conversation], seeds: list[int | None]) -> list[AgentOutput]:
+        results = await asyncio.gather(*(self._complete(c, s) for c, s in zip(conversations, seeds)),
+                                       return_exceptions=True)
+        errors = [(i, r) for i, r in enumerate(results) if isinstance(r, BaseException)]
+        if errors:
+            i, first = errors[0]
+            if not isinstance(first, AgentError):
+                raise first
+            raise AgentError(f"{len(errors)} of {len(conversations)} requests failed; conversation {i}: {first}")
+        return list(results)
+
     def act(self, conversations: Sequence[Conversation]) -> list[AgentOutput]:
         """One output per conversation, in order; :class:`AgentError` if any conversation failed."""
         if not conversations:
@@ -248,11 +330,4 @@ class OpenAIAgent:
             None if self.seed is None else (self.seed * 1_000_003 + call * 10_007 + i) % 2**31
             for i in range(len(conversations))
         ]
-        workers = min(self.max_concurrency, len(conversations))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-agent") as pool:
-            futures = [pool.submit(self.complete, c, s) for c, s in zip(conversations, seeds)]
-            errors = [(i, f.exception()) for i, f in enumerate(futures) if f.exception() is not None]
-        if errors:
-            i, first = errors[0]
-            raise AgentError(f"{len(errors)} of {len(conversations)} requests failed; conversation {i}: {first}")
-        return [f.result() for f in futures]
+        return self._run(self._act(list(conversations), seeds))

@@ -16,9 +16,12 @@ Subclass hooks (see :class:`densegym.envs.sokoban.SokobanEnv` for a complete exa
 
 ``default_rewards()``, ``sample_task(rng)``, ``resolve_task(spec)``, ``task_id(task)``,
 ``start(task) -> obs``, ``parse_action(text)``, ``apply_action(parsed) -> StepOutcome``,
-``state_view()``, ``anchor()``, ``action_help()``; optionally ``privileged()``, ``render_text()``,
+``state_view()``, ``anchor()``; optionally ``action_help()``, ``privileged()``, ``render_text()``,
 ``save_state()`` / ``load_state()`` (with ``supports_snapshot = True``) and ``oracle_action()`` (with
-``has_oracle = True``).
+``has_oracle = True``). A subclass that lacks a hook it needs fails when it is constructed, with a
+``TypeError`` naming each missing method and what it must return (``REQUIRED_HOOKS``), not later with a bare
+``NotImplementedError`` in the middle of a reset. ``anchor()`` has no default on purpose: GiGPO groups turns
+by it, and a default that merged different states (or split equal ones) would corrupt training silently.
 """
 
 from __future__ import annotations
@@ -106,6 +109,50 @@ def squash(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# What each hook must do, as the error of a subclass that lacks it says (docs/writing-an-env.md has the table).
+REQUIRED_HOOKS: dict[str, str] = {
+    "default_rewards": "default_rewards() -> RewardSet: the reward components and their weights, e.g. "
+    "RewardSet({'format': (format_reward(), 0.1), 'outcome': (outcome_reward(), 1.0)})",
+    "sample_task": "sample_task(rng) -> task: the task for a seed (rng is the env's numpy Generator)",
+    "start": "start(task) -> str: set up the task's state and return the whole opening prompt",
+    "parse_action": "parse_action(text) -> parsed action: read the action from the agent's raw text "
+    "(extract_tag(text) gives the last <action>...</action>); raise ActionError for text it cannot use",
+    "apply_action": "apply_action(parsed) -> StepOutcome: apply the action; raise ActionError before changing "
+    "any state if it is illegal",
+    "state_view": "state_view() -> an immutable view of the state (a NamedTuple is ideal), given to reward hooks "
+    "as before / after",
+    "anchor": "anchor() -> str: a canonical string of the state, equal for equal states and different for "
+    "different ones (GiGPO groups turns by it); e.g. return repr(self.state_view()) when that repr is canonical",
+}
+SNAPSHOT_HOOKS: dict[str, str] = {
+    "save_state": "save_state() -> a copy of the state that load_state can restore later (supports_snapshot = True)",
+    "load_state": "load_state(state) -> None: put back a state that save_state returned (supports_snapshot = True)",
+}
+ORACLE_HOOKS: dict[str, str] = {
+    "oracle_action": "oracle_action() -> str: the verifier's or solver's action, in the agent's format "
+    "(has_oracle = True)",
+}
+
+
+def missing_hooks(cls: type) -> dict[str, str]:
+    """The hooks ``cls`` (a :class:`TextEnv` subclass) needs and does not define: ``{name: what it must do}``.
+    ``save_state`` / ``load_state`` are needed with ``supports_snapshot = True``, ``oracle_action`` with
+    ``has_oracle = True``."""
+    needed = dict(REQUIRED_HOOKS)
+    if getattr(cls, "supports_snapshot", False):
+        needed.update(SNAPSHOT_HOOKS)
+    if getattr(cls, "has_oracle", False):
+        needed.update(ORACLE_HOOKS)
+    return {name: what for name, what in needed.items() if getattr(cls, name, None) is TextEnv.__dict__[name]}
+
+
+def _missing_message(cls: type, missing: dict[str, str]) -> str:
+    names = ", ".join(f"{name}()" for name in missing)
+    lines = "\n".join(f"  - {what}" for what in missing.values())
+    return (f"{cls.__name__} does not implement {names}, which a TextEnv subclass must define:\n{lines}\n"
+            "(docs/writing-an-env.md has a complete skeleton)")
+
+
 class TextEnv(gym.Env[str, str]):
     """Base class of all densegym envs. See the module docstring for the contract."""
 
@@ -114,6 +161,14 @@ class TextEnv(gym.Env[str, str]):
     has_oracle: ClassVar[bool] = False
     default_max_turns: ClassVar[int] = 50
     action_tag: ClassVar[str] = "action"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__orig_bases__" not in cls.__dict__:
+            # dill (EnvPool's pickler) rebuilds a class defined in a script from its ``__orig_bases__`` when it has
+            # one, and a subclass inherits TextEnv's (``gym.Env[str, str]``): the rebuilt class would lose TextEnv
+            # and every method of it. Its own bases are the right ones.
+            cls.__orig_bases__ = cls.__bases__
 
     def __init__(
         self,
@@ -124,6 +179,9 @@ class TextEnv(gym.Env[str, str]):
         max_action_chars: int = 16_384,
         max_observation_chars: int = 65_536,
     ):
+        missing = missing_hooks(type(self))
+        if missing:
+            raise TypeError(_missing_message(type(self), missing))
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
@@ -141,10 +199,12 @@ class TextEnv(gym.Env[str, str]):
     # ---- the subclass's part ------------------------------------------------------------------
 
     def default_rewards(self) -> RewardSet:
-        raise NotImplementedError
+        """The env's reward components and their default weights."""
+        raise NotImplementedError(_missing_message(type(self), {"default_rewards": REQUIRED_HOOKS["default_rewards"]}))
 
     def sample_task(self, rng: np.random.Generator) -> Any:
-        raise NotImplementedError
+        """The task for a seed: ``rng`` is the env's ``np_random``, seeded by ``reset(seed=...)``."""
+        raise NotImplementedError(_missing_message(type(self), {"sample_task": REQUIRED_HOOKS["sample_task"]}))
 
     def resolve_task(self, spec: Any) -> Any:
         """Turn ``options["task"]`` (an id or a task object) into a task; raise ``ValueError`` if unknown."""
@@ -155,26 +215,31 @@ class TextEnv(gym.Env[str, str]):
 
     def start(self, task: Any) -> str:
         """Set up ``task`` and return the whole opening prompt."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_message(type(self), {"start": REQUIRED_HOOKS["start"]}))
 
     def parse_action(self, text: str) -> Any:
-        raise NotImplementedError
+        """The action in the agent's raw text; ``ActionError`` for text that holds none."""
+        raise NotImplementedError(_missing_message(type(self), {"parse_action": REQUIRED_HOOKS["parse_action"]}))
 
     def apply_action(self, parsed: Any) -> StepOutcome:
         """Apply a parsed action atomically: raise ``ActionError`` *before* changing any state."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_message(type(self), {"apply_action": REQUIRED_HOOKS["apply_action"]}))
 
     def state_view(self) -> Any:
         """An immutable view of the state, handed to reward hooks as ``before`` / ``after``."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_message(type(self), {"state_view": REQUIRED_HOOKS["state_view"]}))
 
     def anchor(self) -> str:
-        """A canonical string of the env state: identical states give identical strings."""
-        raise NotImplementedError
+        """A canonical string of the env state: identical states give identical strings.
+
+        No default: GiGPO groups turns by it, so a default that merged different states (an id-based repr) or
+        split equal ones would corrupt the advantages without any error. ``repr(self.state_view())`` is right
+        when the view is a NamedTuple (or tuple) of plain values."""
+        raise NotImplementedError(_missing_message(type(self), {"anchor": REQUIRED_HOOKS["anchor"]}))
 
     def action_help(self) -> str:
-        """One or two lines saying what actions are accepted."""
-        raise NotImplementedError
+        """One or two lines saying what actions are accepted (appended to every invalid-action message)."""
+        return f"Write your action inside <{self.action_tag}>...</{self.action_tag}>."
 
     def privileged(self) -> dict[str, Any] | None:
         """What a trainer may use and the agent must never see (gold answers, oracle distances)."""
@@ -184,10 +249,12 @@ class TextEnv(gym.Env[str, str]):
         return self.anchor()
 
     def save_state(self) -> Any:
-        raise NotImplementedError
+        """A copy of the state for ``load_state`` (only with ``supports_snapshot = True``)."""
+        raise NotImplementedError(_missing_message(type(self), {"save_state": SNAPSHOT_HOOKS["save_state"]}))
 
     def load_state(self, state: Any) -> None:
-        raise NotImplementedError
+        """Put back a state ``save_state`` returned (only with ``supports_snapshot = True``)."""
+        raise NotImplementedError(_missing_message(type(self), {"load_state": SNAPSHOT_HOOKS["load_state"]}))
 
     # ---- the protocol -------------------------------------------------------------------------
 
@@ -196,6 +263,9 @@ class TextEnv(gym.Env[str, str]):
         return self._turn
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        if "_started" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__(**kwargs) (TextEnv sets up "
+                               "the turn counter, the reward set and the spaces there)")
         super().reset(seed=seed)
         spec = (options or {}).get("task")
         self.task = self.resolve_task(spec) if spec is not None else self.sample_task(self.np_random)

@@ -8,6 +8,7 @@ successful answer comes from the real model.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ import pytest
 pytest.importorskip("torch", reason="needs the train extra: pip install 'densegym[train]'")
 pytest.importorskip("transformers", reason="needs the train extra: pip install 'densegym[train]'")
 
-from densegym.agents import AgentError, OpenAIAgent, openai_compat  # noqa: E402
+from densegym.agents import AgentError, OpenAIAgent  # noqa: E402
 from densegym.agents.hf import HFAgent  # noqa: E402
 from densegym.agents.serve import ChatHandler, ChatServer  # noqa: E402
 
@@ -77,10 +78,10 @@ def test_models_endpoint_and_bare_base_url(server):
 
 
 class FailingFirst(ChatHandler):
-    """Answers the first ``failures`` chat requests with ``status`` (HTTP 500 by default), then serves normally."""
+    """Answers the first ``failures`` chat requests with ``status`` (HTTP 503 by default), then serves normally."""
 
-    failures = 2
-    status = 500
+    failures = 1
+    status = 503
     reply_headers: dict[str, str] = {}
     lock = threading.Lock()
     seen = 0
@@ -97,33 +98,40 @@ class FailingFirst(ChatHandler):
 
 
 class RateLimitedFirst(FailingFirst):
+    """A 429 once, asking the client to wait 10 ms (``retry-after-ms``, which the openai client honours)."""
+
     status = 429
-    reply_headers = {"Retry-After": "0"}
+    reply_headers = {"retry-after-ms": "10"}
+
+
+class AlwaysFailing(FailingFirst):
+    """Every chat request answers HTTP 500."""
+
+    failures = 10**9
+    status = 500
 
 
 @pytest.mark.parametrize("handler", [FailingFirst, RateLimitedFirst])
-def test_server_errors_are_retried_then_succeed(hf_agent, handler, monkeypatch):
-    waits = []
-    real_sleep = time.sleep
-    monkeypatch.setattr(openai_compat.time, "sleep", lambda s: (waits.append(s), real_sleep(min(s, 0.05))))
+def test_server_errors_are_retried_then_succeed(hf_agent, handler):
     handler.seen = 0
     with serve(hf_agent, handler) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=3, backoff=0.2, max_backoff=0.3)
-        [out] = agent.act([[{"role": "user", "content": "hi"}]])
-    assert handler.seen == 3 and out.action_logprobs is not None
-    if handler is RateLimitedFirst:
-        assert waits == [0.0, 0.0], "the server's Retry-After: 0 replaces our own backoff"
-    else:  # full jitter under an exponential cap: 0.2, then 0.4 capped at 0.3
-        assert len(waits) == 2 and 0 <= waits[0] <= 0.2 and 0 <= waits[1] <= 0.3
+        with OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=3) as agent:
+            [out] = agent.act([[{"role": "user", "content": "hi"}]])
+    assert handler.seen == 2, "one failed attempt, then one that succeeded"
+    assert out.action_logprobs is not None and 1 <= len(out.action_logprobs) <= 4
 
 
-def test_server_errors_past_retries_give_the_servers_message(hf_agent):
-    FailingFirst.seen = 0
-    with serve(hf_agent, FailingFirst) as s:
-        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=1, backoff=0.01)
-        with pytest.raises(AgentError, match=r"HTTP 500.*the model worker crashed \(injected\).*2 attempts"):
+def test_server_errors_past_retries_give_the_status_and_the_servers_message(hf_agent):
+    AlwaysFailing.seen = 0
+    with serve(hf_agent, AlwaysFailing) as s:
+        agent = OpenAIAgent(s.url, "tiny", max_new_tokens=4, max_retries=1)
+        with pytest.raises(AgentError) as caught:
             agent.act([[{"role": "user", "content": "hi"}]])
-    assert FailingFirst.seen == 2
+        agent.close()
+    message = str(caught.value)
+    assert re.search(r"HTTP 500 from http://127\.0\.0\.1:\d+/v1: the model worker crashed \(injected\)", message)
+    assert "gave up after 2 attempts" in message and "\n" not in message, message
+    assert AlwaysFailing.seen == 2
 
 
 class Counting(ChatHandler):
@@ -139,15 +147,15 @@ class Counting(ChatHandler):
 def test_client_errors_fail_at_once_with_the_servers_message(hf_agent):
     Counting.seen = 0
     with serve(hf_agent, Counting) as s:
-        bad_role = OpenAIAgent(s.url, "tiny", max_retries=5, backoff=0.01)
+        bad_role = OpenAIAgent(s.url, "tiny", max_retries=5)
         with pytest.raises(AgentError, match=r"HTTP 400 .*each message needs a role"):
             bad_role.act([[{"role": "robot", "content": "hi"}]])
         assert Counting.seen == 1, "a 400 is not retried"
-        wrong_model = OpenAIAgent(s.url, "gpt-9", max_retries=5, backoff=0.01)
+        wrong_model = OpenAIAgent(s.url, "gpt-9", max_retries=5)
         with pytest.raises(AgentError, match=r"HTTP 404 .*The model `gpt-9` does not exist"):
             wrong_model.act([[{"role": "user", "content": "hi"}]])
         assert Counting.seen == 2
-        hot = OpenAIAgent(s.url, "tiny", temperature=-1.0, max_retries=5, backoff=0.01)
+        hot = OpenAIAgent(s.url, "tiny", temperature=-1.0, max_retries=5)
         with pytest.raises(AgentError, match=r"HTTP 400 .*temperature >= 0"):
             hot.act([[{"role": "user", "content": "hi"}]])
         assert Counting.seen == 3
@@ -170,7 +178,7 @@ def test_a_hanging_server_times_out_into_an_agent_error(hf_agent):
     Hanging.release.clear()
     s = serve(hf_agent, Hanging).start()
     try:
-        agent = OpenAIAgent(s.url, "tiny", timeout=0.3, max_retries=1, backoff=0.01)
+        agent = OpenAIAgent(s.url, "tiny", timeout=0.3, max_retries=1)
         with pytest.raises(AgentError, match=r"no answer .* within timeout=0.3s.*2 attempts"):
             agent.act([[{"role": "user", "content": "hi"}]])
         assert Hanging.seen == 2, "a timeout is retried once, then given up"
@@ -183,9 +191,35 @@ def test_a_closed_port_is_a_clear_connection_error():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    agent = OpenAIAgent(f"http://127.0.0.1:{port}/v1", "tiny", max_retries=2, backoff=0.01, timeout=2)
-    with pytest.raises(AgentError, match=r"cannot reach http://127.0.0.1:\d+/v1.*3 attempts"):
+    agent = OpenAIAgent(f"http://127.0.0.1:{port}/v1", "tiny", max_retries=2, timeout=2)
+    with pytest.raises(AgentError, match=r"cannot reach http://127.0.0.1:\d+/v1: Connection refused.*3 attempts"):
         agent.act([[{"role": "user", "content": "hi"}]])
+
+
+class Recording(ChatHandler):
+    """The real server, recording each chat request's client port and Authorization header."""
+
+    requests: list[tuple[int, str | None]] = []
+
+    def do_POST(self):  # noqa: N802
+        type(self).requests.append((self.client_address[1], self.headers.get("Authorization")))
+        super().do_POST()
+
+
+def test_connections_are_kept_open_and_the_api_key_is_sent(hf_agent):
+    Recording.requests = []
+    with serve(hf_agent, Recording) as s:
+        with OpenAIAgent(s.url, "tiny", api_key="sk-test", max_new_tokens=2, max_concurrency=1) as agent:
+            for i in range(3):
+                [out] = agent.act([[{"role": "user", "content": f"turn {i}"}]])
+                assert out.action_logprobs
+        # after close() the next call opens a new connection (and a new event loop)
+        agent.act([[{"role": "user", "content": "again"}]])
+        agent.close()
+    ports = [port for port, _ in Recording.requests]
+    assert len(ports) == 4 and len(set(ports[:3])) == 1, f"one kept-alive connection for the first three: {ports}"
+    assert ports[3] != ports[0]
+    assert {auth for _, auth in Recording.requests} == {"Bearer sk-test"}
 
 
 class Slow(ChatHandler):
