@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import threading
 import urllib.parse
 from collections.abc import Coroutine, Sequence
@@ -203,12 +204,12 @@ class OpenAIAgent:
         self.close()
 
     def __del__(self) -> None:
-        loop = getattr(self, "_loop", None)
-        if loop is not None and not loop.is_closed():
-            try:
+        try:  # at interpreter exit the daemon thread simply ends; a closed loop has nothing to stop
+            loop = getattr(self, "_loop", None)
+            if loop is not None and not sys.is_finalizing():
                 loop.call_soon_threadsafe(loop.stop)
-            except RuntimeError:
-                pass
+        except Exception:  # noqa: BLE001
+            pass
 
     # ---- requests -----------------------------------------------------------------------------
 
