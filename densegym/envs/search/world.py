@@ -332,6 +332,8 @@ class World:
     def _assemble(self, rng: np.random.Generator, intro: str, facts: list[str], fillers: int, pron) -> str:
         S, o, p = pron
         fill = [f.format(S=S, o=o, p=p) for f in rng.choice(_FILLERS, size=fillers, replace=False)] if fillers else []
+        if S == "They":
+            fill = [f.replace("They keeps", "They keep").replace("They is", "They are").replace("They has", "They have") for f in fill]
         rest = facts + fill
         order = rng.permutation(len(rest))
         return " ".join([intro] + [rest[k] for k in order])
