@@ -500,6 +500,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise _usage_error(str(exc)) from None
     except (ValueError, OSError) as exc:  # a malformed file, a bad value, a missing file or config name
         raise _usage_error(f"train: {_one_line(exc)}") from None
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "yaml":  # a YAML syntax error, if the loader lets one through
+            raise
+        raise _usage_error(f"train: {args.config}: {_one_line(exc)}") from None
     resolve_env(config.env, dict(config.env_kwargs))  # an unknown env or kwarg: said now, not from a worker
     from densegym.trainers.trainer import Trainer
 

@@ -49,6 +49,21 @@ def test_list_prints_every_id_with_its_components():
         assert lines[e.id].endswith(DEFAULT_WEIGHTS[e.family]), lines[e.id]
 
 
+def test_list_imports_no_env_family_and_nothing_heavy():
+    """`list` reads the registry's metadata: it constructs no env, so no family (nor its extra) is imported."""
+    code = (
+        "import io, contextlib, json, sys\n"
+        "from densegym.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('lsprotocol', 'pygls', 'sqlglot',"
+        " 'duckdb', 'torch', 'transformers') or m.startswith(('densegym.envs.sokoban', 'densegym.envs.sql',"
+        " 'densegym.envs.lsp')))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert json.loads(ok(proc).strip().splitlines()[-1]) == []
+
+
 def test_list_names_the_extra_of_a_family_that_is_not_installed():
     """Without the lsp extra (its imports blocked), `list` still lists every id and says what to install."""
     code = (
@@ -174,3 +189,55 @@ def test_bench_runs_a_benchmark_of_the_checkout():
     assert "== benchmarks.bench_sokoban" in out and "target p95 < 50 ms" in out
     proc = densegym("bench", "nope")
     assert proc.returncode == 2 and "unknown benchmark 'nope'; choose from sokoban" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("rollout", "densegym/Sokoban-small-v0", "--kwargs", "[1, 2]"),
+         "--kwargs must be a JSON object of env keyword arguments"),
+        (("play", "densegym/Sokoban-small-v0", "--kwargs", "{bad"),
+         "--kwargs is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2"),
+        (("eval", "densegym/Sokoban-small-v0", "--kwargs", '{"dimroom": [5, 5]}'),
+         "env kwarg 'dimroom' is not accepted by densegym/Sokoban-small-v0 (SokobanEnv) (did you mean 'dim_room'?); "
+         "valid kwargs: difficulty, dim_room,"),
+        (("play", "densegym/Sokoban-small-v0", "--kwargs", '{"boxes": 1}'), "valid kwargs: "),
+        (("demo", "--kwargs", '{"boxes": 1}', "--no-train"), "env kwarg 'boxes' is not accepted"),
+        (("rollout", "densegym/Sokoban-small-v0", "--out", "{tmp}"), "--out {tmp}: is a directory"),
+        (("rollout", "densegym/Sokoban-small-v0", "--out", "{tmp}/a-file/t.jsonl"), "{tmp}/a-file is not a directory"),
+        (("eval", "densegym/Sokoban-small-v0", "--json", "{tmp}/a-file/m.json"), "{tmp}/a-file is not a directory"),
+        (("eval", "densegym/Sokoban-small-v0", "--json", "{tmp}"), "--json {tmp}: is a directory"),
+    ],
+)
+def test_bad_env_arguments_and_paths_exit_2_before_the_run(args, message, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    proc = densegym(*(a.replace("{tmp}", str(tmp_path)) for a in args), "--episodes" if args[0] != "play" else "--seed",
+                    "1")
+    assert proc.returncode == 2, proc.stderr
+    assert message.replace("{tmp}", str(tmp_path)) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "evaluation of" not in proc.stdout and "mean per episode" not in proc.stdout  # nothing ran
+
+
+def test_eval_makes_the_directories_of_its_outputs(tmp_path):
+    metrics, trajs = tmp_path / "new" / "dir" / "m.json", tmp_path / "other" / "t.jsonl"
+    ok(densegym("eval", "densegym/Sokoban-small-v0", "--episodes", "1", "--json", str(metrics), "--out", str(trajs)))
+    assert json.loads(metrics.read_text())["episodes"] == 1
+    assert len(list(read_jsonl(trajs))) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("{tmp}/bad.yaml",), "bad.yaml"),
+        (("no_such_config",), "no bundled config of that name; bundled: "),
+        (("sokoban_turn", "steps=abc"), "steps"),
+    ],
+)
+def test_train_config_errors_are_one_line(args, message, tmp_path):
+    (tmp_path / "bad.yaml").write_text("steps: [1,\n  lr: 3\n")
+    proc = densegym("train", *(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("densegym: error: train: ") and message in lines[0], proc.stderr

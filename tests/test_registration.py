@@ -150,3 +150,47 @@ def test_register_envs_idiom():
             assert probe == ["sqlite", 1380]  # the embedded default backend, every bundled task
         elif env.family == "lsp":
             assert probe == (["d1"] if env.kwargs.get("difficulty") == 1 else ["d1", "d2", "d3"])
+
+
+def test_the_listed_reward_components_are_the_envs_own():
+    """`densegym list` shows each id's reward components and default weights from the registry's metadata
+    without constructing the env; they must be what the env itself has, name for name, in its order."""
+    out = run_fresh(
+        """
+        import json
+        import gymnasium as gym
+        import densegym
+        from densegym.envs.registration import ENVS
+
+        found, missing = {}, {}
+        for e in ENVS:
+            try:
+                env = gym.make(e.id)
+            except ImportError as exc:  # an extra that is not installed
+                missing[e.id] = str(exc)
+                continue
+            found[e.id] = [[k, float(w)] for k, w in env.unwrapped.rewards.weights.items()]
+            env.close()
+        print(json.dumps({"found": found, "missing": missing}))
+        """
+    )
+    for env_id, message in out["missing"].items():
+        require(False, f"{env_id} ({message})", "pip install 'densegym[all]'")
+    for env in ENVS:
+        assert [list(r) for r in env.rewards] == out["found"][env.id], env.id
+
+
+def test_a_missing_extra_is_reported_by_the_familys_own_message():
+    out = run_fresh(
+        """
+        import json, sys
+        sys.modules["sqlglot"] = None
+        from densegym.envs.registration import ENVS
+        print(json.dumps({e.id: e.unavailable() for e in ENVS}))
+        """
+    )
+    for env in ENVS:
+        if env.family == "sql":
+            assert out[env.id] == "densegym.envs.sql needs the 'sql' extra: pip install 'densegym[sql]'"
+        elif env.family == "sokoban":
+            assert out[env.id] is None
