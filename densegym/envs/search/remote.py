@@ -5,7 +5,8 @@ The API (Search-R1's ``retrieval_server.py``, also spoken by SkyRL's and verl-ag
     POST /retrieve   {"queries": ["...", ...], "topk": 3, "return_scores": true}
     -> {"result": [[{"document": {"id": "...", "contents": "\\"Title\\"\\ntext"}, "score": 1.5}, ...], ...]}
 
-(without ``return_scores``, each result is the list of documents alone). So a user with a wiki-18 e5 server
+(without ``return_scores``, each result is the list of documents alone; SkyRL-gym's client sends
+``{"query": "..."}``, one string, which the server also accepts). So a user with a wiki-18 e5 server
 plugs it into ``SearchQAEnv(retriever="http://host:8000")``, and ``densegym serve-retriever`` (here:
 :func:`main`) serves any densegym index to other gyms' search envs.
 
@@ -155,7 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send(400, {"error": f"the body is not JSON: {exc}"})
             return
-        queries = request.get("queries") if isinstance(request, dict) else None
+        queries = request.get("queries", request.get("query")) if isinstance(request, dict) else None
+        if isinstance(queries, str):  # SkyRL-gym's search tool sends one "query" string
+            queries = [queries]
         if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries) or len(queries) > MAX_QUERIES:
             self._send(400, {"error": f"'queries' must be a list of at most {MAX_QUERIES} strings"})
             return

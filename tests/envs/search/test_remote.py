@@ -41,7 +41,9 @@ def test_the_server_speaks_the_search_r1_api(local):
     assert set(first) == {"document", "score"} and first["document"]["contents"].startswith(f'"{query}"\n')
     status, body = _post(server.url, {"queries": [query], "topk": 2})
     assert status == 200 and set(body["result"][0][0]) == {"id", "contents"}  # without scores: documents alone
-    for bad in ({"queries": "not a list"}, {"queries": [1, 2]}, {"queries": ["q"], "topk": -3}, [1]):
+    status, body = _post(server.url, {"query": query, "topk": 3, "return_scores": True})  # SkyRL-gym's request
+    assert status == 200 and len(body["result"]) == 1 and body["result"][0][0]["document"]["id"] == env.resolve_task(0).gold_docs[0]
+    for bad in ({"queries": 7}, {"queries": [1, 2]}, {"queries": ["q"], "topk": -3}, [1], {"other": "key"}):
         status, body = _post(server.url, bad)
         assert status == 400 and body["error"]
     status, body = _post(server.url.replace("/retrieve", "/other"), {"queries": ["q"]})
