@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | eval | train | bench | demo."""
+"""The ``densegym`` command line: list | play | rollout | eval | train | bench | cleanup | demo (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import densegym
 from densegym.envs.registration import ENVS
 from densegym.evaluate import text_table
 
-# Exit codes: 0 the command did its work; 1 the run failed (every episode failed, the agent's server is down,
-# the env could not be built, training raised); 2 the command line is wrong (an unknown env, a bad kwarg, a bad
-# agent spec or path); argparse uses 2 too.
+# Exit codes (docs/cli.md): 0 the command did its work; 1 the run failed (every episode failed, the agent's server
+# is down, the env could not be built); 2 the command line is wrong and nothing ran (an unknown env, a bad kwarg,
+# a bad agent spec or path, an unreadable config); argparse uses 2 too.
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
@@ -69,15 +69,17 @@ def check_output_path(path: str | None, flag: str) -> None:
         return
     if os.path.isdir(path):
         raise _usage_error(f"{flag} {path}: is a directory; give a file path")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            raise _usage_error(f"{flag} {path}: not writable")
+        return
     parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
+    while not os.path.exists(parent):  # the nearest existing ancestor: the missing ones are made in it
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise _usage_error(f"{flag} {path}: {parent} is not a directory")
     if not os.access(parent, os.W_OK):
         raise _usage_error(f"{flag} {path}: {parent} is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise _usage_error(f"{flag} {path}: not writable")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -350,8 +352,12 @@ def first_failure(trajectories: Sequence[Any]) -> str | None:
             lines = [line.strip() for line in reason.splitlines() if line.strip()]
             if not lines:
                 return "(no reason given)"
-            # a traceback's last line says what was raised; otherwise the first line is the message
-            return lines[-1] if lines[0].startswith("Traceback") else " ".join(lines[:3])
+            head = []  # the message, without a traceback that may follow it
+            for line in lines:
+                if line.startswith("Traceback"):
+                    break
+                head.append(line)
+            return " ".join(head[:3]) if head else lines[-1]  # a bare traceback: its last line says what was raised
     return None
 
 
@@ -507,7 +513,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     resolve_env(config.env, dict(config.env_kwargs))  # an unknown env or kwarg: said now, not from a worker
     from densegym.trainers.trainer import Trainer
 
-    with Trainer(config) as trainer:
+    try:
+        trainer = Trainer(config)
+    except ValueError as exc:  # a value that only the env or the model can refute (reward_weights naming no component)
+        raise _usage_error(f"train: {_one_line(exc)}") from None
+    with trainer:
         history = trainer.train()
         is_main = trainer.runtime.is_main
     if is_main and history:
@@ -661,7 +671,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse leaves train's KEY=VALUE overrides that follow an option (--import M steps=2) unparsed
+        if args.command == "train" and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except BrokenPipeError:  # `densegym list | head`: the reader left; no traceback for that

@@ -241,3 +241,16 @@ def test_train_config_errors_are_one_line(args, message, tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("densegym: error: train: ") and message in lines[0], proc.stderr
+
+
+def test_the_first_failure_is_told_without_its_traceback():
+    from densegym.cli import first_failure
+    from densegym.trajectory import Trajectory
+
+    def failed(reason):
+        return Trajectory("e", "t", meta={"failed": reason})
+
+    built = "building the env failed: ValueError: bad size\nTraceback (most recent call last):\n  File x\nValueError: bad size"
+    assert first_failure([Trajectory("e", "t"), failed(built), failed("other")]) == "building the env failed: ValueError: bad size"
+    assert first_failure([failed("Traceback (most recent call last):\n  File x\nKeyError: 3")]) == "KeyError: 3"
+    assert first_failure([Trajectory("e", "t")]) is None

@@ -312,3 +312,15 @@ def test_train_fails_on_an_unknown_env_before_training(tmp_path):
     assert "unknown env id 'mywordle/Wordle-v0'" in proc.stderr
     proc = densegym("train", "sokoban_turn", 'env_kwargs={"dimroom": [5, 5]}')
     assert proc.returncode == 2 and "did you mean 'dim_room'?" in proc.stderr
+
+
+def test_train_imports_first_and_takes_overrides_after_the_option(tmp_path):
+    """`densegym train CONFIG --import M key=value ...`: the overrides after --import count, and the env they
+    name is resolved (here: its kwargs checked) with M imported, before any training starts."""
+    name = write_custom_env(tmp_path)
+    proc = densegym("train", "sokoban_turn", "--import", name, f"env={name}/Guess-v0", 'env_kwargs={"hgh": 3}',
+                    cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"env kwarg 'hgh' is not accepted by {name}/Guess-v0 (GuessEnv) (did you mean 'high'?)" in proc.stderr
+    proc = densegym("train", "sokoban_turn", "--import", name, "--no-such-option")
+    assert proc.returncode == 2 and "unrecognized arguments: --no-such-option" in proc.stderr
