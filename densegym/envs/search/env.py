@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -397,6 +398,12 @@ class SearchQAEnv(TextEnv):
             return f"<answer>{words[int(rng.integers(len(words)))]}</answer>"
         picked = rng.choice(words, size=min(len(words), 3), replace=False)
         return f"<think>searching</think><search>{' '.join(picked)}</search>"
+
+    def describe_index(self) -> dict[str, Any]:
+        """Which process this env runs in and which retriever and corpus objects it uses (one per worker when
+        shared): ``{"pid", "retriever", "retriever_id", "corpus_id", "index_path"}``."""
+        return {"pid": os.getpid(), "retriever": repr(self.retriever), "retriever_id": id(self.retriever),
+                "corpus_id": id(self.corpus), "index_path": str(getattr(self.retriever, "path", ""))}  # fmt: skip
 
     def close(self) -> None:
         """Nothing of its own to release: the corpus and indexes are the worker's (``densegym.resources``)."""
