@@ -122,7 +122,11 @@ class BM25Retriever:
     def _build(self, tmp: Path) -> None:
         bm25s = _import_bm25s()
         model = bm25s.BM25(k1=self.settings["k1"], b=self.settings["b"], method=self.settings["method"])
-        model.index([tokenize(t) for t in self.corpus.search_texts()], show_progress=False)
+        vocab: dict[str, int] = {}
+        intern = vocab.setdefault  # every occurrence of a term shares the vocabulary's int: ~8 bytes a token
+        ids = [[intern(t, len(vocab)) for t in tokenize(text)] for text in self.corpus.search_texts()]
+        model.index((ids, vocab), show_progress=False)
+        del ids
         model.save(str(tmp), show_progress=False)
         (tmp / "densegym.json").write_text(json.dumps({"corpus": self.corpus.fingerprint, **self.settings}))
 
