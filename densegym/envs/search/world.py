@@ -173,7 +173,7 @@ class World:
         self.city_old_name[old] = np.arange(int(old.sum()))
         self.old_words = old_words
         # a country's capital: its first city
-        self.country_capital = np.array([int(np.flatnonzero(self.city_country == c)[0]) for c in range(nC)])
+        self.country_capital = np.arange(nC)  # city c < nC lies in country c (see city_country)
 
         # people
         n_given, n_surname = min(800, max(20, nP // 25)), max(8, nP // 3)
