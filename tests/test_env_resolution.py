@@ -199,6 +199,9 @@ def test_import_failures_are_one_line(tmp_path, monkeypatch):
         resolve_env("densegym/Sokoban-v0", imports=["raises_on_import"])
     with pytest.raises(EnvSpecError, match="no such file"):
         resolve_env("x/Y-v0", imports=[str(tmp_path / "missing.py")])
+    (tmp_path / "json.py").write_text("")  # its name is taken: loading it would replace the json module
+    with pytest.raises(EnvSpecError, match="a module named 'json' is already imported .*; rename the file"):
+        resolve_env("x/Y-v0", imports=[str(tmp_path / "json.py")])
 
 
 def test_an_unknown_kwarg_names_the_valid_ones(custom):

@@ -63,8 +63,12 @@ def _import_file(path: str) -> Any:
     path = os.path.abspath(path)
     name = os.path.splitext(os.path.basename(path))[0]
     known = sys.modules.get(name)
-    if known is not None and os.path.abspath(getattr(known, "__file__", "") or "") == path:
-        return known
+    if known is not None:
+        where = getattr(known, "__file__", None)
+        if where and os.path.abspath(where) == path:
+            return known
+        raise EnvSpecError(f"{path}: a module named {name!r} is already imported (from {where or 'built-in'}); "
+                           "rename the file")
     if not os.path.isfile(path):
         raise EnvSpecError(f"no such file: {path}")
     _add_path(os.path.dirname(path))  # so that it can import its neighbours, and a string entry point finds it
@@ -333,7 +337,7 @@ def resolve_env(spec: str, kwargs: dict[str, Any] | None = None, imports: Sequen
     attr = getattr(module, name, None) if module is not None and name.isidentifier() else None
     if attr is not None and callable(attr):
         check_kwargs(attr, kwargs, f"{spec}")
-        return done(ResolvedEnv(spec, entry=spec, constructor=attr, kwargs=kwargs))
+        return done(ResolvedEnv(spec, entry=f"{_import_key(module_name)}:{name}", constructor=attr, kwargs=kwargs))
     if module is not None and attr is not None:
         raise EnvSpecError(f"env spec {spec!r}: {name!r} in {module_name!r} is neither a class nor a registered id")
     raise _unknown_id(name, module_name if module is not None else None)
