@@ -88,11 +88,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for info in ENVS:
         missing = info.unavailable()
-        rewards = missing and f"unavailable: {missing}"
-        rewards = rewards or ", ".join(f"{n}={w:g}" for n, w in info.rewards)
+        weights = info.rewards if info.rewards is not None else _constructed_weights(info.id)
+        if isinstance(weights, str):  # the env could not be built: why
+            missing = missing or weights
+        rewards = f"unavailable: {missing}" if missing else ", ".join(f"{n}={w:g}" for n, w in weights)
         rows.append((info.id, info.family, info.summary, rewards))
     print(text_table(("id", "family", "levels / tasks", "reward components (default weights)"), rows))
     return 0
+
+
+def _constructed_weights(env_id: str) -> tuple[tuple[str, float], ...] | str:
+    """The default reward weights of an id whose family has no metadata in the registry, from the env itself
+    (constructing an env starts nothing); the ImportError's message when its extra is missing."""
+    import gymnasium as gym
+
+    try:
+        env = gym.make(env_id)
+    except ImportError as exc:
+        return str(exc)
+    try:
+        return tuple(env.unwrapped.rewards.weights.items())
+    finally:
+        env.close()
 
 
 # ---- play ------------------------------------------------------------------------------------------------

@@ -254,3 +254,15 @@ def test_the_first_failure_is_told_without_its_traceback():
     assert first_failure([Trajectory("e", "t"), failed(built), failed("other")]) == "building the env failed: ValueError: bad size"
     assert first_failure([failed("Traceback (most recent call last):\n  File x\nKeyError: 3")]) == "KeyError: 3"
     assert first_failure([Trajectory("e", "t")]) is None
+
+
+def test_list_builds_an_env_whose_family_has_no_metadata():
+    """An id registered without its family's reward metadata is still listed, from the env itself."""
+    code = (
+        "from densegym.envs import registration as r\n"
+        "r.FAMILIES.pop('sokoban')\n"
+        "from densegym.cli import main; main(['list'])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    lines = {line.split()[0]: line for line in ok(proc).splitlines() if line.startswith("densegym/")}
+    assert lines["densegym/Sokoban-small-v0"].endswith(DEFAULT_WEIGHTS["sokoban"])

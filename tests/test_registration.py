@@ -174,6 +174,8 @@ def test_the_listed_reward_components_are_the_envs_own():
         print(json.dumps({"found": found, "missing": missing}))
         """
     )
+    for env in ENVS:  # a new family adds its Family(...) to FAMILIES in densegym/envs/registration.py
+        assert env.rewards is not None, f"{env.id}: family {env.family!r} has no entry in registration.FAMILIES"
     for env_id, message in out["missing"].items():
         require(False, f"{env_id} ({message})", "pip install 'densegym[all]'")
     for env in ENVS:

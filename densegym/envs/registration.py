@@ -51,15 +51,17 @@ class EnvInfo:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def rewards(self) -> tuple[tuple[str, float], ...]:
-        """The reward components and their default weights, in the env's order (without importing the env)."""
-        return FAMILIES[self.family].rewards
+    def rewards(self) -> tuple[tuple[str, float], ...] | None:
+        """The reward components and their default weights, in the env's order (without importing the env);
+        ``None`` for a family without an entry in :data:`FAMILIES` (then only the env itself knows)."""
+        family = FAMILIES.get(self.family)
+        return family.rewards if family else None
 
     def unavailable(self) -> str | None:
         """Why the env cannot be made here (its family's extra is missing: the family's own message), else None.
         Imports nothing when the extra's modules are found."""
-        family = FAMILIES[self.family]
-        if all(_findable(m) for m in family.requires):
+        family = FAMILIES.get(self.family)
+        if family is None or all(_findable(m) for m in family.requires):
             return None
         try:
             importlib.import_module(family.package)
