@@ -187,6 +187,7 @@ def write_corpus(docs: Iterable[Document | tuple[str, str, str]], path: str | Pa
         np.save(tmp / "id_order.npy", np.asarray(order, dtype=np.int64))
         meta = {"format": FORMAT, "count": len(ids), "sha256": digest.hexdigest(), "source": source}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a cache is for every user of the machine
         try:
             os.rename(tmp, path)
         except OSError:

@@ -74,6 +74,7 @@ def build_atomically(target: Path, build) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         build(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a cache is for every user of the machine
         try:
             os.rename(tmp, target)
         except OSError:
