@@ -9,6 +9,10 @@ the tokenizer) and the resume state an exact resume needs, in two files:
   could write executes nothing.
 * ``step-K/trainer_state.json``: everything else: the step, the metric history and the numpy and Python RNG
   states (as lists).
+
+A checkpoint whose files cannot be read (a truncated ``trainer_state.pt``, broken JSON: a disk that filled up, a
+copy cut short) raises :class:`CorruptCheckpointError`; :func:`load_latest_checkpoint` then warns and falls back
+to the previous checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import pickle
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,14 @@ META_FILE = "trainer_state.json"
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint's resume state holds more than tensors and plain data; it was not loaded."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint's files could not be read (truncated, not valid JSON); nothing of it was restored."""
+
+
+class CorruptCheckpointWarning(UserWarning):
+    """The latest checkpoint could not be read; an earlier one is resumed instead."""
 
 
 def save_checkpoint(path: str | Path, *, step: int, model: Any, tokenizer: Any, optimizer: Any, prm: Any = None,
@@ -70,12 +83,36 @@ def save_checkpoint(path: str | Path, *, step: int, model: Any, tokenizer: Any, 
     return path
 
 
+def checkpoints(output_dir: str | Path) -> list[Path]:
+    """The complete checkpoints under ``output_dir/checkpoints``, lowest step first."""
+    root = Path(output_dir) / "checkpoints"
+    # a checkpoint of an older densegym has no META_FILE; load_checkpoint says so rather than skipping it
+    return sorted(p for p in root.glob("step-*") if (p / STATE_FILE).exists() and not p.name.endswith(".tmp"))
+
+
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
     """The complete checkpoint with the highest step under ``output_dir/checkpoints``, or None."""
-    root = Path(output_dir) / "checkpoints"
-    found = sorted(p for p in root.glob("step-*") if (p / STATE_FILE).exists() and not p.name.endswith(".tmp"))
-    # a checkpoint of an older densegym has no META_FILE; load_checkpoint says so rather than skipping it
+    found = checkpoints(output_dir)
     return found[-1] if found else None
+
+
+def load_latest_checkpoint(output_dir: str | Path, *, model: Any, optimizer: Any,
+                           prm: Any = None) -> tuple[Path, dict[str, Any]] | None:
+    """:func:`load_checkpoint` of the latest readable checkpoint in ``output_dir``: one that is corrupt is skipped
+    with a :class:`CorruptCheckpointWarning` for the one before it. ``None`` when there is no checkpoint;
+    :class:`CorruptCheckpointError` when none of them can be read. An unsafe one (:class:`UnsafeCheckpointError`)
+    is never skipped: it stops the resume."""
+    failures = []
+    for path in reversed(checkpoints(output_dir)):
+        try:
+            return path, load_checkpoint(path, model=model, optimizer=optimizer, prm=prm)
+        except CorruptCheckpointError as exc:
+            failures.append(str(exc))
+            warnings.warn(f"{exc}; falling back to the checkpoint before it", CorruptCheckpointWarning, stacklevel=2)
+    if failures:
+        raise CorruptCheckpointError(f"no checkpoint in {Path(output_dir) / 'checkpoints'} can be read: "
+                                     + "; ".join(failures))
+    return None
 
 
 def _load_tensors(file: Path) -> dict[str, Any]:
@@ -103,12 +140,23 @@ def load_checkpoint(path: str | Path, *, model: Any, optimizer: Any, prm: Any = 
     Raises :class:`UnsafeCheckpointError` (nothing restored) when ``trainer_state.pt`` holds anything but tensors
     and plain data, and ``FileNotFoundError`` when ``trainer_state.json`` is missing."""
     path = Path(path)
-    state = _load_tensors(path / STATE_FILE)
+    try:
+        state = _load_tensors(path / STATE_FILE)
+    except (RuntimeError, EOFError) as exc:
+        if isinstance(exc, UnsafeCheckpointError):
+            raise
+        raise CorruptCheckpointError(f"checkpoint {path.name} is unreadable: {path / STATE_FILE}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     meta_file = path / META_FILE
     if not meta_file.exists():
         raise FileNotFoundError(f"{meta_file} is missing: {path} is not a complete densegym checkpoint (or was "
                                 "written by an older densegym, whose checkpoints cannot be resumed safely)")
-    meta = json.loads(meta_file.read_text())
+    try:
+        meta = json.loads(meta_file.read_text())
+        if not isinstance(meta, dict) or not {"step", "numpy_rng", "python_rng"} <= set(meta):
+            raise ValueError("not a densegym resume state (no step and RNG states)")
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise CorruptCheckpointError(f"checkpoint {path.name} is unreadable: {meta_file}: {exc}") from exc
     state.update(meta)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])

@@ -11,6 +11,7 @@ typo never trains with a default silently.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,15 @@ class TrainerConfig:
     Evaluation and bookkeeping:
         eval_every (0: never), eval_tasks (seeds ``eval_seed .. eval_seed + eval_tasks - 1``; held out unless
         they overlap the training seeds on purpose), eval_samples (episodes per task), eval_temperature.
-        seed, output_dir (metrics.jsonl, rollouts/, checkpoints/, tensorboard/), save_every (0: at the end
-        only), tensorboard, log_rollouts (write every trajectory as JSONL), progress (bars; default when
-        stderr is a terminal), resume (continue from the latest checkpoint in output_dir).
+        seed, output_dir (config.yaml, metrics.jsonl, curves.png, rollouts/, checkpoints/, tensorboard/),
+        save_every (0: at the end only), tensorboard, log_rollouts (write every trajectory as JSONL), progress
+        (``None``: bars when stderr is a terminal, one line per phase otherwise; ``True``: bars; ``False``:
+        silent).
+        resume: continue from the latest checkpoint in output_dir; refused when the config changes a key of
+            :data:`RESUME_KEYS` (what the checkpoint means). overwrite: clear output_dir first (only when every
+            entry in it is one a densegym run writes). Without either, a non-empty output_dir is refused.
+        quick: a smoke run, applied when the config is read (:meth:`from_dict`, :meth:`from_yaml`, the command
+            line): :func:`quick_settings`, under any key also given as an override.
     """
 
     env: str = "densegym/Sokoban-small-v0"
@@ -161,12 +168,17 @@ class TrainerConfig:
     log_rollouts: bool = True
     progress: bool | None = None
     resume: bool = False
+    overwrite: bool = False
+    quick: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Raise ValueError naming the field and the accepted values for anything that cannot work."""
+        check_types(self)
+        if self.resume and self.overwrite:
+            raise ValueError("resume=true continues the run in output_dir and overwrite=true clears it: pass one")
         import_plugins(self.plugins)
         spec = get_spec(self.estimator)  # unknown: lists the known names, registered ones included
         spec.make_config(self.estimator_config)  # unknown keys, enum-like values (the config's validate())
@@ -206,11 +218,15 @@ class TrainerConfig:
     # ---- YAML and overrides -------------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
+    def from_dict(cls, data: dict[str, Any], *, explicit: set[str] | frozenset[str] = frozenset()) -> TrainerConfig:
+        """The config of ``data``; with ``quick: true``, :func:`quick_settings` replace its values except those of
+        the keys in ``explicit`` (the command line's overrides)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}; known keys: {', '.join(sorted(known))}")
+        if data.get("quick") is True:
+            data = {**data, **{k: v for k, v in quick_settings(data).items() if k not in explicit}}
         return cls(**data)
 
     @classmethod
@@ -225,15 +241,25 @@ class TrainerConfig:
         if path is not None:
             path = resolve_config(path)
             text = path.read_text()
-            data = yaml.safe_load(text) or {}
+            try:
+                data = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
             if not isinstance(data, dict):
                 raise ValueError(f"{path}: a config is a YAML mapping of keys to values")
+        explicit = set()
         for item in overrides:
             key, sep, raw = item.partition("=")
             if not sep or not key:
                 raise ValueError(f"override {item!r}: write key=value (e.g. lr=1e-4)")
-            _set_dotted(data, key.strip(), yaml.safe_load(raw))
-        return cls.from_dict(_exponent_floats(data))
+            try:
+                value = yaml.safe_load(raw)
+            except yaml.YAMLError as exc:
+                raise ValueError(f"override {item!r}: the value is not valid YAML: {_yaml_problem(exc, line=False)}"
+                                 ) from None
+            _set_dotted(data, key.strip(), value)
+            explicit.add(key.strip().partition(".")[0])
+        return cls.from_dict(_exponent_floats(data), explicit=explicit)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -246,6 +272,78 @@ class TrainerConfig:
     def estimator_settings(self) -> Any:
         """The estimator's config dataclass with this run's overrides (checked)."""
         return get_spec(self.estimator).make_config(self.estimator_config)
+
+
+# What a checkpoint means: resuming with any of these changed is refused (the run would continue another
+# experiment's weights and optimizer under a config that did not produce them). Every other key (steps, the
+# evaluation settings, output and logging, workers, the generation backend, micro_batch_rows, which only splits
+# the same gradient) may change on resume.
+RESUME_KEYS = (
+    "env", "env_kwargs", "reward_weights", "model", "model_config", "dtype", "lora", "tasks_per_step", "group_size",
+    "task_pool", "max_turns", "context", "temperature", "top_p", "max_new_tokens", "candidates", "plugins",
+    "estimator", "estimator_config", "transforms", "answer_key", "prm_lr", "prm_updates", "lr", "weight_decay",
+    "max_grad_norm", "ppo_epochs", "mini_batches", "clip_low", "clip_high", "loss_agg", "kl_coef", "entropy_coef",
+    "old_logprobs", "seed",
+)
+
+
+def quick_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``quick: true`` preset over the config ``data``: 2 steps of at most 4 tasks x 2 samples, a warm start of
+    at most 16 demonstrations and 1 epoch, an evaluation (if any) of at most 4 tasks x 1 sample at the start and
+    the end, and ``<output_dir>-quick`` as the output directory, so that a smoke run never mixes with a real one.
+    A pipeline check: its numbers mean nothing."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainerConfig)
+                if f.default is not dataclasses.MISSING}
+    value = {**defaults, **data}
+    quick: dict[str, Any] = {
+        "steps": 2,
+        "tasks_per_step": min(int(value["tasks_per_step"]), 4),
+        "group_size": min(int(value["group_size"]), 2),
+        "eval_tasks": min(int(value["eval_tasks"]), 4),
+        "eval_samples": 1,
+    }
+    if value["eval_every"]:
+        quick["eval_every"] = 2
+    if value.get("sft"):
+        sft = dict(value["sft"])
+        quick["sft"] = {**sft, "episodes": min(int(sft.get("episodes", 64)), 16), "epochs": 1}
+    out = str(value["output_dir"])
+    quick["output_dir"] = out if out.endswith("-quick") else out.rstrip("/") + "-quick"
+    return quick
+
+
+# type of each int / float / bool field, read from the annotations ("int", "float | None", "bool | None" ...)
+_SCALAR_KINDS = {"int": "an integer", "float": "a number", "bool": "true or false"}
+
+
+def check_types(config: Any) -> None:
+    """ValueError naming the key for a scalar field of the wrong type (``steps must be an integer, got 'one'``)."""
+    for f in dataclasses.fields(config):
+        kinds = [k.strip() for k in str(f.type).split("|")]
+        kind = next((k for k in kinds if k in _SCALAR_KINDS), None)
+        if kind is None:
+            continue
+        value = getattr(config, f.name)
+        if value is None and "None" in kinds:
+            continue
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "int":
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not ok:
+            also = " or null" if "None" in kinds else ""
+            raise ValueError(f"{f.name} must be {_SCALAR_KINDS[kind]}{also}, got {value!r}")
+
+
+def _yaml_problem(exc: Exception, *, line: bool = True) -> str:
+    """``line L, column C: <problem>`` of a ``yaml.YAMLError``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None and line:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return str(problem)
 
 
 def check_transform(transform: Any) -> Any:

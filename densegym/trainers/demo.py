@@ -54,6 +54,7 @@ def demo_config(out_dir: str | Path, *, steps: int, seed: int) -> Any:
         eval_every=max(1, steps // 5), eval_tasks=TASK_POOL, eval_seed=0, eval_samples=4, eval_temperature=1.0,
         sft={"episodes": 150, "epochs": 3, "lr": 3e-3, "batch_rows": 32},
         seed=seed, output_dir=str(out_dir), progress=False, log_rollouts=False,
+        overwrite=True,  # the demo owns its directories: a second run replaces the first
     )
 
 
@@ -126,16 +127,20 @@ def demo_table(histories: dict[str, list[dict[str, float]]]) -> str:
     return text_table(headers, eval_rows(histories))
 
 
-def plot_curves(histories: dict[str, list[dict[str, float]]], path: str | Path) -> Path:
-    """Evaluation success rate and progress per arm over training steps, and the training success rate."""
+DEMO_PANELS = (("eval/success", "eval success rate"), ("eval/components/progress", "eval progress / episode"),
+               ("success", "training success rate"))
+
+
+def plot_curves(histories: dict[str, list[dict[str, float]]], path: str | Path,
+                panels: tuple[tuple[str, str], ...] = DEMO_PANELS) -> Path:
+    """One panel per ``(metric key, title)`` of ``panels`` (default: evaluation success rate and progress per arm
+    over training steps, and the training success rate), a line per arm (``densegym train``: one, the run)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    panels = (("eval/success", "eval success rate"), ("eval/components/progress", "eval progress / episode"),
-              ("success", "training success rate"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(13 * len(panels) / 3, 3.8))
     for ax, (key, title) in zip(axes, panels):
         for arm, history in histories.items():
             points = [(r["step"], r[key]) for r in history if key in r]

@@ -47,7 +47,7 @@ class MetricsLog:
         if self.console:
             keys = [k for k in ("success", "outcome", "reward", "loss", "eval/success", "sft/loss_last_epoch")
                     if k in record]
-            keys += [k for k in record if k.startswith("components/")][:4]
+            keys += [k for k in record if k.startswith("components/") and k.removeprefix("components/") not in keys][:4]
             parts = "  ".join(f"{k.removeprefix('components/')}={_short(record[k])}" for k in keys)
             print(f"step {step:>4}  {parts}", file=sys.stderr, flush=True)
 

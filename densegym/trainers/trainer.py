@@ -24,6 +24,7 @@ import copy
 import functools
 import importlib
 import importlib.util
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,11 +39,12 @@ from densegym.envpool import EnvPool
 from densegym.rewards.transforms import apply_transform
 from densegym.rollout import collect
 from densegym.trainers.batch import row_advantages, select_turns, turn_rows
-from densegym.trainers.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from densegym.trainers.config import TrainerConfig
+from densegym.trainers.checkpoint import latest_checkpoint, load_checkpoint, load_latest_checkpoint, save_checkpoint
+from densegym.trainers.config import RESUME_KEYS, TrainerConfig
 from densegym.trainers.distributed import Runtime
 from densegym.trainers.estimators import get_spec
 from densegym.trainers.metrics_log import MetricsLog
+from densegym.trainers.progress import Progress
 from densegym.trainers.providers import build_providers
 from densegym.trainers.reward_checks import warn_farmable
 from densegym.trainers.update import policy_update, rows_logprobs
@@ -61,9 +63,18 @@ def load_policy(config: TrainerConfig, device: torch.device) -> tuple[Any, Any]:
 
         if config.model_config:
             raise ValueError("model_config only applies to model='tiny'; a checkpoint brings its own config")
-        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(config.model)
+            model = AutoModelForCausalLM.from_pretrained(config.model, dtype=getattr(torch, config.dtype))
+        except OSError as exc:  # not a directory, and not in the local hub cache
+            reason = " ".join(str(exc).split())
+            raise OSError(
+                f"model {config.model!r} cannot be loaded: it is not a local model directory, and as a hub id it is "
+                f"neither in the local Hugging Face cache nor downloadable from this machine. Pass a local "
+                f"directory (a save_pretrained output), a hub id already in the cache (fetch it where there is "
+                f"network: huggingface-cli download ID), or model=tiny. Reason: {reason}"
+            ) from exc
         tokenizer.padding_side = "left"
-        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=getattr(torch, config.dtype))
     model = model.to(device=device, dtype=getattr(torch, config.dtype))
     if config.lora:
         try:
@@ -85,6 +96,100 @@ def env_source(config: TrainerConfig) -> tuple[Any, dict[str, Any] | None]:
     if ":" in config.env and "/" not in config.env.partition(":")[2]:
         return functools.partial(_construct, config.env, dict(config.env_kwargs)), None
     return config.env, dict(config.env_kwargs)
+
+
+def check_reward_weights(hooks: dict[str, dict[str, Any]], reward_weights: dict[str, float] | None) -> None:
+    """ValueError naming the env's components when ``reward_weights`` names one it does not have (``hooks`` as
+    ``EnvPool.reward_hooks()`` gives them; an env without a reward set is not checked here)."""
+    if not reward_weights or not hooks:
+        return
+    unknown = sorted(set(reward_weights) - set(hooks))
+    if unknown:
+        raise ValueError(f"reward_weights names {unknown}, which the env does not have; its reward components "
+                         f"are {sorted(hooks)}")
+    for name, weight in reward_weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            raise ValueError(f"reward_weights.{name} must be a number, got {weight!r}")
+
+
+# what a densegym run writes into output_dir: only a directory of these (with its config.yaml) is cleared by
+# overwrite=true; anything else in it is a reason to refuse
+RUN_FILES = {"config.yaml", "metrics.jsonl", "curves.png"}
+RUN_DIRS = {"rollouts": "step-", "checkpoints": "step-", "tensorboard": "events.out.tfevents."}
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """The entries of ``out`` that a densegym run does not write (symbolic links always count)."""
+    foreign = []
+    for entry in sorted(out.iterdir()):
+        if entry.is_symlink():
+            foreign.append(entry.name)
+        elif entry.name in RUN_FILES:
+            if not entry.is_file():
+                foreign.append(entry.name)
+        elif entry.name in RUN_DIRS and entry.is_dir():
+            prefix = RUN_DIRS[entry.name]
+            foreign += [f"{entry.name}/{e.name}" for e in sorted(entry.iterdir())
+                        if e.is_symlink() or not e.name.startswith(prefix)]
+        elif not (entry.name.startswith("vllm-init") and entry.is_dir()):
+            foreign.append(entry.name)
+    return foreign
+
+
+def prepare_output_dir(config: TrainerConfig, notice: Any = print) -> None:
+    """Apply the output_dir rules before anything is loaded: a file is an error; a non-empty directory is
+    refused unless ``resume`` (then the config must not change a :data:`RESUME_KEYS` key of the run there) or
+    ``overwrite`` (then it is cleared, only if it is recognisably a densegym run directory, listing what goes)."""
+    out = Path(config.output_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output_dir {str(out)!r} is a file, not a directory: choose another output_dir")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    names = ", ".join(e.name + ("/" if e.is_dir() else "") for e in entries[:8]) + (" ..." if len(entries) > 8 else "")
+    if not entries:
+        if config.resume:
+            notice(f"resume: no run in {out} yet: starting from step 0")
+        return
+    if config.resume:
+        if latest_checkpoint(out) is None:
+            raise ValueError(f"resume=true: {out} holds no checkpoint to resume from ({names}); pass overwrite=true "
+                             "(instead of resume) to start over there, or choose another output_dir")
+        check_resumable(config, out)
+        return
+    if not config.overwrite:
+        raise ValueError(f"output_dir {str(out)!r} is not empty ({names}): pass resume=true to continue the run in "
+                         "it, or overwrite=true to replace it, or choose another output_dir")
+    foreign = _foreign_entries(out)
+    if foreign or not (out / "config.yaml").is_file():
+        why = (f"it holds {', '.join(foreign[:8])}{' ...' if len(foreign) > 8 else ''}, which densegym did not write"
+               if foreign else "it has no config.yaml")
+        raise ValueError(f"overwrite=true: {out} is not a densegym run directory ({why}); nothing was removed: "
+                         "choose another output_dir, or empty it yourself")
+    for entry in entries:
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    notice(f"overwrite: removed {names} from {out}")
+
+
+def check_resumable(config: TrainerConfig, out: Path) -> None:
+    """ValueError naming every :data:`RESUME_KEYS` key on which ``config`` differs from the run in ``out``
+    (its ``config.yaml``); a run without one is not checked."""
+    import yaml
+
+    saved_file = out / "config.yaml"
+    if not saved_file.is_file():
+        return
+    try:
+        saved = yaml.safe_load(saved_file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"resume=true: {saved_file} is not valid YAML ({exc}); cannot check what the checkpoint "
+                         "means") from None
+    current = yaml.safe_load(yaml.safe_dump(config.to_dict()))  # the same round trip as the saved file took
+    changed = [f"{k}: {saved[k]!r} -> {current[k]!r}" for k in RESUME_KEYS if k in saved and saved[k] != current[k]]
+    if changed:
+        raise ValueError(
+            f"resume=true: this config changes what the checkpoint in {out} means ({'; '.join(changed)}). Resume "
+            f"with the run's own values (its config.yaml), or start a new run: another output_dir, or "
+            f"overwrite=true. On resume only steps, the evaluation, logging and output settings may change."
+        )
 
 
 def reweight(batch: Sequence[Trajectory], weights: dict[str, float]) -> None:
@@ -116,6 +221,39 @@ def rollout_metrics(batch: Sequence[Trajectory]) -> dict[str, float]:
     return metrics
 
 
+def added_component_metrics(batch: Sequence[Trajectory], metrics: dict[str, float]) -> dict[str, float]:
+    """``components/<name>`` (mean sum per trajectory) of every component that is not in ``metrics`` yet: the
+    ones the transforms (``gated``, ``min_form``, ``normalize``) and the estimator's providers wrote after the
+    rollout, which the estimator may read."""
+    n = max(len(batch), 1)
+    sums: dict[str, float] = {}
+    for traj in batch:
+        for k, v in traj.component_sums().items():
+            if f"components/{k}" not in metrics:
+                sums[k] = sums.get(k, 0.0) + v
+    return {f"components/{k}": v / n for k, v in sorted(sums.items())}
+
+
+def advantage_metrics(batch: Sequence[Trajectory], rows: Sequence[Any], keep: Sequence[int],
+                      advantages: Sequence[np.ndarray]) -> dict[str, float]:
+    """The advantages the update trains on (one value per kept turn: its tokens' mean): ``adv/mean``, ``adv/std``,
+    ``adv/abs_max``, and ``adv/zero_spread_groups``, the share of task groups in which every trained turn has
+    advantage 0: its trajectories scored alike, so the group adds nothing to the loss (all of them: loss 0)."""
+    kept = set(keep)
+    values = np.array([float(np.mean(advantages[k])) if len(advantages[k]) else 0.0 for k in keep])
+    groups: dict[Any, bool] = {}
+    for k, row in enumerate(rows):
+        group = batch[row.traj].group_id or f"trajectory-{row.traj}"
+        flat = k not in kept or not np.any(np.asarray(advantages[k]) != 0)
+        groups[group] = groups.get(group, True) and flat
+    return {
+        "adv/mean": float(values.mean()) if values.size else 0.0,
+        "adv/std": float(values.std()) if values.size else 0.0,
+        "adv/abs_max": float(np.abs(values).max()) if values.size else 0.0,
+        "adv/zero_spread_groups": sum(groups.values()) / max(len(groups), 1),
+    }
+
+
 def _rollout_logprobs(turn: Any) -> torch.Tensor:
     """The sampler's own log-probs of a turn's action tokens (``old_logprobs: rollout``)."""
     if turn.action_logprobs is None or len(turn.action_logprobs) != len(turn.action_ids):
@@ -133,14 +271,25 @@ class Trainer:
 
     def __init__(self, config: TrainerConfig, *, model: Any = None, tokenizer: Any = None):
         self.config = config
+        self.progress = Progress(config.progress)
+        c = config
+        self.progress.say(
+            f"densegym train: {c.estimator} on {c.env}, model {c.model if model is None else type(model).__name__}; "
+            f"{c.steps} steps x {c.tasks_per_step} tasks x {c.group_size} samples"
+            f"{'; warm start ' + str((c.sft or {}).get('episodes', 64)) + ' demonstrations' if c.sft else ''}"
+            f"{' (quick preset)' if c.quick else ''} -> {c.output_dir}"
+        )
         if config.generation_backend == "vllm" and importlib.util.find_spec("vllm") is None:
             raise ImportError("generation_backend='vllm' needs vLLM and a CUDA GPU: pip install 'densegym[vllm]'")
-        self.runtime = Runtime(config.device)
-        self.output_dir = Path(config.output_dir)
         if (model is None) != (tokenizer is None):
             raise ValueError("pass both model and tokenizer, or neither")
+        self.runtime = Runtime(config.device)
+        self.output_dir = Path(config.output_dir)
+        if self.runtime.is_main:  # before anything slow: a refused output_dir costs no model load
+            prepare_output_dir(config, self.progress.notice)
         if model is None:
-            model, tokenizer = load_policy(config, self.runtime.device)
+            with self.progress.phase(f"loading model {config.model}"):
+                model, tokenizer = load_policy(config, self.runtime.device)
         self.tokenizer = tokenizer
         self.ref_model = None
         if config.kl_coef:
@@ -170,27 +319,34 @@ class Trainer:
         self.tasks_per_rank = config.tasks_per_step // self.runtime.world_size
         self.context = ContextPolicy.from_spec(config.context)
         source, env_kwargs = env_source(config)
-        self.pool = EnvPool(
-            source, num_envs=self.tasks_per_rank * config.group_size, num_workers=config.num_workers,
-            env_kwargs=env_kwargs,
-        )
+        num_envs = self.tasks_per_rank * config.group_size
+        with self.progress.phase(f"starting {num_envs} envs in {config.num_workers} worker process"
+                                 f"{'es' if config.num_workers > 1 else ''}"):
+            self.pool = EnvPool(source, num_envs=num_envs, num_workers=config.num_workers, env_kwargs=env_kwargs)
         self.hf_agent.batch_size = self.pool.num_envs
-        try:  # a farmable reward component summed by the estimator: say so once, before training on it
-            self.farmable = warn_farmable(self.pool.reward_hooks(), config.reward_weights, config.estimator,
-                                          self.estimator_config)
+        try:
+            hooks = self.pool.reward_hooks()
+            check_reward_weights(hooks, config.reward_weights)  # a typo fails now, not after a rollout
+            # a farmable reward component summed by the estimator: say so once, before training on it
+            self.farmable = warn_farmable(hooks, config.reward_weights, config.estimator, self.estimator_config)
         except BaseException:
             self.pool.close()
             raise
         self.step = 0
         self.history: list[dict[str, float]] = []
         resume_step = None
-        if config.resume and (path := latest_checkpoint(self.output_dir)) is not None:
-            try:
-                self.load(path)
+        if config.resume:
+            try:  # the latest readable checkpoint (a corrupt one is skipped with a warning)
+                found = load_latest_checkpoint(self.output_dir, model=self.policy, optimizer=self.optimizer,
+                                               prm=self.prm)
+                if found is not None:
+                    self._restore(found[1])
             except BaseException:  # e.g. UnsafeCheckpointError: stop the env workers before raising
                 self.pool.close()
                 raise
-            resume_step = self.step
+            if found is not None:
+                resume_step = self.step
+                self.progress.notice(f"resuming from {found[0].name} ({found[0]})")
         self.log = None
         if self.runtime.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -245,7 +401,12 @@ class Trainer:
 
     def train(self) -> list[dict[str, float]]:
         """Run the remaining steps (all of them, or those after the checkpoint resumed from); return the
-        metrics of each step run."""
+        metrics of each step run (on resume, the checkpoint's history first)."""
+        if self.step and self.step >= self.config.steps:
+            self.progress.notice(f"nothing to train: the checkpoint in {self.output_dir} is at step {self.step} "
+                                 f"and steps={self.config.steps}; pass a larger steps to continue the run")
+            self.write_curves()
+            return self.history
         if self.config.sft and self.step == 0:
             self.warm_start()
         if self.config.eval_every and self.step == 0:
@@ -259,7 +420,25 @@ class Trainer:
                 self.save()
         if not self.config.save_every or self.step % self.config.save_every:
             self.save()
+        self.write_curves()
         return self.history
+
+    def write_curves(self) -> Path | None:
+        """``output_dir/curves.png``: the learning curves over the whole history (rank 0; skipped with a note
+        when matplotlib is missing)."""
+        if not self.runtime.is_main or not self.history:
+            return None
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            self.progress.say("curves.png skipped: it needs matplotlib (pip install 'densegym[train]')")
+            return None
+        from densegym.trainers.demo import plot_curves
+
+        evaluated = any("eval/success" in r for r in self.history)
+        panels = (("success", "training success rate"), ("reward", "training return / episode"),
+                  ("eval/success", "eval success rate") if evaluated else ("loss", "policy loss"))
+        return plot_curves({self.config.estimator: self.history}, self.output_dir / "curves.png", panels=panels)
 
     def _log(self, step: int, metrics: dict[str, float]) -> None:
         # means over the ranks; trajectory and episode counts are totals over the ranks
@@ -293,7 +472,7 @@ class Trainer:
         groups = collect(
             agent, self.pool, list(tasks), group_size=group_size or self.config.group_size,
             max_turns=self.config.max_turns, context=self.context, out=out, seed=seed,
-            progress=bool(self.config.progress), env_id=self.config.env, candidates=candidates,
+            progress=self.progress.bars, env_id=self.config.env, candidates=candidates,
             asynchronous=self.config.async_rollout, max_batch=self.config.rollout_max_batch,
             max_wait_ms=self.config.rollout_max_wait_ms,
         )
@@ -310,31 +489,42 @@ class Trainer:
             out = self.output_dir / "rollouts" / f"step-{step:06d}{rank}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        batch = self.rollout(self.sample_tasks(step), seed=seed, out=out, candidates=self.candidates)
+        tasks = self.sample_tasks(step)
+        label = f"step {step}/{c.steps}"
+        with self.progress.phase(f"{label}: collect {len(tasks) * c.group_size} episodes") as phase:
+            batch = self.rollout(tasks, seed=seed, out=out, candidates=self.candidates)
+            phase.note = f"success {sum(t.success for t in batch) / max(len(batch), 1):.2f}"
         t_rollout = time.perf_counter() - t0
         metrics = rollout_metrics(batch)
         for provider in self.providers.values():
             batch = provider.after_rollout(batch, metrics)
         rows = turn_rows(batch)
         t1 = time.perf_counter()
-        if c.old_logprobs == "rollout":
-            old = [_rollout_logprobs(batch[r.traj].turns[r.turn]) for r in rows]
-        else:
-            old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
-        t_rewards = time.perf_counter()
-        metrics.update(self.prepare_rewards(batch, rows, old))
-        metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, the probe, the PRM
-        advantages, turn_masks = self.advantages(batch)
-        keep = select_turns(rows, turn_masks)
-        ref = rows_logprobs(self.ref_model, rows, self.pad_token_id, c.micro_batch_rows) if self.ref_model else None
-        update_rng = np.random.default_rng(self._step_seed(step) + [2])
-        metrics.update(
-            policy_update(
-                self.model, self.optimizer, rows, keep, row_advantages(rows, advantages), old,
-                pad_token_id=self.pad_token_id, config=c, rng=update_rng, ref_logprobs=ref,
-                no_sync=self.runtime.no_sync, backward=self.runtime.backward, clip_grad=self.runtime.clip_grad,
+        with self.progress.phase(f"{label}: update on {len(rows)} turns", total=c.ppo_epochs * len(rows),
+                                 unit="turn") as phase:
+            if c.old_logprobs == "rollout":
+                old = [_rollout_logprobs(batch[r.traj].turns[r.turn]) for r in rows]
+            else:
+                old = rows_logprobs(self.policy, rows, self.pad_token_id, c.micro_batch_rows)
+            t_rewards = time.perf_counter()
+            metrics.update(self.prepare_rewards(batch, rows, old))
+            metrics.update(added_component_metrics(batch, metrics))  # gated, min_form ...: what the estimator read
+            metrics["time/rewards_s"] = time.perf_counter() - t_rewards  # transforms, the probe, the PRM
+            advantages, turn_masks = self.advantages(batch)
+            keep = select_turns(rows, turn_masks)
+            per_row = row_advantages(rows, advantages)
+            metrics.update(advantage_metrics(batch, rows, keep, per_row))
+            ref = rows_logprobs(self.ref_model, rows, self.pad_token_id, c.micro_batch_rows) if self.ref_model else None
+            update_rng = np.random.default_rng(self._step_seed(step) + [2])
+            metrics.update(
+                policy_update(
+                    self.model, self.optimizer, rows, keep, per_row, old,
+                    pad_token_id=self.pad_token_id, config=c, rng=update_rng, ref_logprobs=ref,
+                    no_sync=self.runtime.no_sync, backward=self.runtime.backward, clip_grad=self.runtime.clip_grad,
+                    progress=phase.update,
+                )
             )
-        )
+            phase.note = f"loss {metrics.get('loss', 0.0):.3f}"
         t_update = time.perf_counter() - t1
         if c.generation_backend == "vllm":
             metrics["time/sync_s"] = self.sync_generator()
@@ -385,14 +575,20 @@ class Trainer:
 
         settings = {"episodes": 64, "epochs": 2, "lr": 1e-3, "batch_rows": 32, **(self.config.sft or {})}
         seeds = [self.config.seed * 7_919 + 500_000 + i for i in range(int(settings["episodes"]))]
-        groups = collect(OracleAgent(), self.pool, seeds, group_size=1, max_turns=self.config.max_turns,
-                         seed=self.config.seed, progress=False)
+        with self.progress.phase(f"warm start: {len(seeds)} oracle demonstrations"):
+            groups = collect(OracleAgent(), self.pool, seeds, group_size=1, max_turns=self.config.max_turns,
+                             seed=self.config.seed, progress=self.progress.bars)
         demos = [t for g in groups for t in g if not t.meta.get("failed")]  # every oracle move is optimal
         rows = demonstration_rows(demos, self.hf_agent, self.context)
-        losses = supervised_finetune(
-            self.model, rows, pad_token_id=self.pad_token_id, epochs=int(settings["epochs"]),
-            lr=float(settings["lr"]), batch_rows=int(settings["batch_rows"]), seed=self.config.seed,
-        )
+        epochs, batch_rows = int(settings["epochs"]), int(settings["batch_rows"])
+        with self.progress.phase(f"warm start: SFT, {epochs} epochs over {len(rows)} turns",
+                                 total=epochs * -(-len(rows) // batch_rows), unit="batch") as phase:
+            losses = supervised_finetune(
+                self.model, rows, pad_token_id=self.pad_token_id, epochs=epochs,
+                lr=float(settings["lr"]), batch_rows=batch_rows, seed=self.config.seed,
+                progress=lambda loss: phase.update(1, loss=loss),
+            )
+            phase.note = f"NLL {losses[0]:.3f} -> {losses[-1]:.3f}" if losses else ""
         self.sync_generator()
         self._log(0, {"sft/loss_first_epoch": losses[0], "sft/loss_last_epoch": losses[-1],
                       "sft/demonstrations": float(len(demos)), "sft/rows": float(len(rows))})
@@ -403,9 +599,13 @@ class Trainer:
         ``eval_temperature``; rollout metrics (each rank plays its share)."""
         c = self.config
         seeds = np.array_split(np.arange(c.eval_seed, c.eval_seed + (tasks or c.eval_tasks)), self.runtime.world_size)
-        batch = self.rollout([int(s) for s in seeds[self.runtime.rank]], seed=c.eval_seed,
-                             temperature=c.eval_temperature, group_size=c.eval_samples)
-        return rollout_metrics(batch)
+        with self.progress.phase(f"step {self.step}/{c.steps}: evaluation, {tasks or c.eval_tasks} tasks x "
+                                 f"{c.eval_samples} samples") as phase:
+            batch = self.rollout([int(s) for s in seeds[self.runtime.rank]], seed=c.eval_seed,
+                                 temperature=c.eval_temperature, group_size=c.eval_samples)
+            metrics = rollout_metrics(batch)
+            phase.note = f"success {metrics['success']:.2f}"
+        return metrics
 
     # ---- checkpoints -----------------------------------------------------------------------------
 
@@ -423,7 +623,9 @@ class Trainer:
         return path
 
     def load(self, path: str | Path) -> None:
-        state = load_checkpoint(path, model=self.policy, optimizer=self.optimizer, prm=self.prm)
+        self._restore(load_checkpoint(path, model=self.policy, optimizer=self.optimizer, prm=self.prm))
+
+    def _restore(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
         self.history = list(state.get("history", []))
         self.sync_generator()

@@ -56,13 +56,15 @@ def policy_update(
     no_sync: Callable[[], Any] | None = None,
     backward: Callable[[torch.Tensor], None] | None = None,
     clip_grad: Callable[[float], float] | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> dict[str, float]:
     """Update ``model`` on the rows ``row_index`` (indices into ``rows``; the others are masked out).
 
     ``advantages``, ``old_logprobs`` and ``ref_logprobs`` are per row (aligned with ``rows``), per action token.
     ``config`` supplies ppo_epochs, mini_batches, micro_batch_rows, clip_low, clip_high, loss_agg, kl_coef,
     entropy_coef, max_grad_norm. ``no_sync``/``backward``/``clip_grad`` come from the distributed runtime
-    (DDP: no gradient all-reduce until the last micro-batch). Returns metrics averaged over optimizer steps.
+    (DDP: no gradient all-reduce until the last micro-batch). ``progress(n)`` is called after each micro-batch with
+    its number of rows. Returns metrics averaged over optimizer steps.
     """
     device = next(model.parameters()).device
     backward = backward or (lambda loss: loss.backward())
@@ -80,7 +82,7 @@ def policy_update(
             mini = [k for k in row_index if rows[k].traj in members]
             metrics = _accumulate(
                 model, rows, mini, advantages, old_logprobs, ref_logprobs, config, pad_token_id, device,
-                no_sync, backward,
+                no_sync, backward, progress,
             )
             metrics["grad_norm"] = clip_grad(config.max_grad_norm)
             optimizer.step()
@@ -92,7 +94,7 @@ def policy_update(
 
 
 def _accumulate(model, rows, mini, advantages, old_logprobs, ref_logprobs, config, pad_token_id, device, no_sync,
-                backward) -> dict[str, float]:
+                backward, progress=None) -> dict[str, float]:
     """Forward/backward the mini-batch ``mini`` in micro-batches; return its summed (= aggregated) metrics."""
     if not mini:
         # Nothing to learn from here, but under DDP the other ranks wait for this rank's gradient, which only a
@@ -138,4 +140,6 @@ def _accumulate(model, rows, mini, advantages, old_logprobs, ref_logprobs, confi
         parts["loss"] = float(loss.detach())
         for k, v in parts.items():
             metrics[k] = metrics.get(k, 0.0) + v
+        if progress is not None:
+            progress(len(idx))
     return metrics
