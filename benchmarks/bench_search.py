@@ -29,6 +29,7 @@ reported as such. Every figure moves with machine load; the ratios, measured cal
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -49,6 +50,13 @@ from densegym.envs.search.retrievers import BM25Retriever, top_k_rows
 from densegym.envs.search.text import tokenize
 
 K = 10
+
+
+def _settle() -> None:
+    """Collect, then freeze the heap built so far (indexes, models, imports), so that the garbage collector's
+    full passes during the timed calls do not walk it: they would charge whichever library allocated last."""
+    gc.collect()
+    gc.freeze()
 
 
 def _median_ms(times: list[float]) -> float:
@@ -91,6 +99,7 @@ def bench_bm25(num_docs: int, n_queries: int, cache: Path, rank_max: int) -> dic
     ours: list[float] = []
     theirs: list[float] = []
     agree = 0
+    _settle()
     for q in queries:
         start = time.perf_counter()
         hits = bm25s.search([q], K)[0]
@@ -120,6 +129,7 @@ def bench_env(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     resets, steps = [], []
     queries = _queries(num_docs, n)
     env.reset(options={"task": 0})
+    _settle()
     for i, q in enumerate(queries):
         start = time.perf_counter()
         env.reset(options={"task": i})
@@ -151,6 +161,7 @@ def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     times: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
     recall: dict[str, int] = {name: 0 for name in times}
     world = shared_world(num_docs, 0)
+    _settle()
     for i, q in enumerate(queries):
         gold = set(world.question(i).gold_docs)
         for name, r in (("bm25", bm25), ("dense", dense), ("hybrid", hybrid)):
@@ -205,6 +216,7 @@ def bench_skyrl(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
             return env
 
         times: dict[str, list[float]] = {"densegym_http": [], "skyrl_http": [], "densegym_local": []}
+        _settle()
         for i, q in enumerate(queries):
             action = f"<think>look it up</think><search>{q}</search>"
             sky = skyrl_env(i)
@@ -335,12 +347,12 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def run(docs: list[int], *, quick: bool = False, sections: set[str] | None = None, cache: Path | None = None,
-        rank_max: int = 200_000, dense_docs: int = 5_000) -> dict[str, Any]:  # fmt: skip
+        rank_max: int = 200_000, dense_docs: int = 5_000, queries: int | None = None) -> dict[str, Any]:  # fmt: skip
     sections = sections or {"bm25", "env", "dense", "skyrl", "memory"}
     own_cache = cache is None
     tmp = tempfile.TemporaryDirectory(prefix="densegym-bench-search-") if own_cache else None
     cache = Path(tmp.name) if tmp else Path(cache)
-    n = 20 if quick else 200
+    n = queries or (20 if quick else 200)
     report: dict[str, Any] = {"machine": f"{platform.python_version()}, {os.cpu_count()} CPUs", "docs": docs}
     try:
         if "bm25" in sections:
@@ -366,6 +378,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sections", default="bm25,env,dense,skyrl,memory")
     parser.add_argument("--dense-docs", type=int, default=None, help="world size of the dense section (default 5000; --quick 300)")
     parser.add_argument("--rank-bm25-max-docs", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=None, help="queries (and steps) per measurement (default 200; --quick 20)")
     parser.add_argument("--cache-dir", default=None, help="keep corpora and indexes here between runs")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -373,7 +386,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dense_docs = args.dense_docs or (300 if args.quick else 5_000)
     report = run(docs, quick=args.quick, sections=set(args.sections.split(",")),
                  cache=Path(args.cache_dir) if args.cache_dir else None, rank_max=args.rank_bm25_max_docs,
-                 dense_docs=dense_docs)  # fmt: skip
+                 dense_docs=dense_docs, queries=args.queries)  # fmt: skip
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))
