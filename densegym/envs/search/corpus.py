@@ -20,6 +20,7 @@ import mmap
 import os
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,7 @@ def write_corpus(docs: Iterable[Document | tuple[str, str, str]], path: str | Pa
     try:
         digest = hashlib.sha256()
         files = {f: open(tmp / f"{f}.bin", "wb") for f in _FIELDS}
-        offsets: dict[str, list[int]] = {f: [0] for f in _FIELDS}
+        offsets = {f: array("q", [0]) for f in _FIELDS}  # 8 bytes an entry, not a Python int
         ids: list[bytes] = []
         try:
             for doc in docs:
@@ -178,7 +179,7 @@ def write_corpus(docs: Iterable[Document | tuple[str, str, str]], path: str | Pa
             for f in files.values():
                 f.close()
         for field in _FIELDS:
-            np.save(tmp / f"{field}.off.npy", np.asarray(offsets[field], dtype=np.int64))
+            np.save(tmp / f"{field}.off.npy", np.frombuffer(offsets[field], dtype=np.int64))
             os.replace(tmp / f"{field}.off.npy", tmp / f"{field}.off")
         order = sorted(range(len(ids)), key=ids.__getitem__)
         for a, b in zip(order, order[1:]):
