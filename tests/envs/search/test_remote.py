@@ -132,3 +132,23 @@ def test_a_server_that_answers_nonsense_or_errors():
             HTTPRetriever(server.url, timeout=5).search(["q"], 3)
     with pytest.raises(ValueError, match="not an http"):
         HTTPRetriever("ftp://example.org")
+
+
+def test_serve_retriever_command_serves_a_world_until_stopped(search_cache):
+    import subprocess
+    import sys
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "densegym.envs.search.remote", "--num-docs", "3000", "--port", str(port),
+         "--cache-dir", str(search_cache)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving bm25 over Corpus(") and f"127.0.0.1:{port}/retrieve" in line
+        hits = HTTPRetriever(f"http://127.0.0.1:{port}", timeout=10).search(["Upper", "Lower"], 2)
+        assert len(hits) == 2 and all(len(row) == 2 for row in hits)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) is not None
