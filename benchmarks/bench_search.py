@@ -64,8 +64,8 @@ def _median_ms(times: list[float]) -> float:
     return 1000 * statistics.median(times) if times else float("nan")
 
 
-def _queries(num_docs: int, count: int) -> list[str]:
-    world = shared_world(num_docs, 0)
+def _queries(num_docs: int, count: int, cache: Path) -> list[str]:
+    world = shared_world(num_docs, 0, cache)
     return [world.question(i).question for i in range(count)]
 
 
@@ -82,7 +82,7 @@ def bench_bm25(num_docs: int, n_queries: int, cache: Path, rank_max: int) -> dic
     started = time.perf_counter()
     BM25Retriever(corpus, cache_dir=cache / "index")
     load_s = time.perf_counter() - started
-    queries = _queries(num_docs, n_queries)
+    queries = _queries(num_docs, n_queries, cache)
     row: dict[str, Any] = {"docs": num_docs, "queries": len(queries), "corpus_build_s": corpus_s,
                            "bm25s_build_s": build_s, "bm25s_built": bm25s.built, "bm25s_load_s": load_s}  # fmt: skip
     rank = None
@@ -128,7 +128,7 @@ def bench_bm25(num_docs: int, n_queries: int, cache: Path, rank_max: int) -> dic
 def bench_env(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     env = SearchQAEnv(num_docs=num_docs, cache_dir=cache, max_turns=10**9)
     resets, steps = [], []
-    queries = _queries(num_docs, n)
+    queries = _queries(num_docs, n, cache)
     env.reset(options={"task": 0})
     _settle()
     for i, q in enumerate(queries):
@@ -158,10 +158,10 @@ def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     except ImportError as exc:
         return {"docs": num_docs, "error": str(exc)}
     hybrid = HybridRetriever([bm25, dense])
-    queries = _queries(num_docs, n)
+    queries = _queries(num_docs, n, cache)
     times: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
     recall: dict[str, int] = {name: 0 for name in times}
-    world = shared_world(num_docs, 0)
+    world = shared_world(num_docs, 0, cache)
     _settle()
     for i, q in enumerate(queries):
         gold = set(world.question(i).gold_docs)
@@ -207,7 +207,7 @@ def bench_skyrl(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
             return {"docs": num_docs, "error": f"the server did not start: {line.strip()}"}
         remote = SearchQAEnv(num_docs=num_docs, cache_dir=cache, retriever=HTTPRetriever(url), max_turns=10**9)
         local = SearchQAEnv(num_docs=num_docs, cache_dir=cache, max_turns=10**9)
-        queries = _queries(num_docs, n)
+        queries = _queries(num_docs, n, cache)
         config = SearchEnvConfig(search_url=url, topk=3, timeout=30, log_requests=False)
 
         def skyrl_env(i):
@@ -260,7 +260,7 @@ def _worker(mode: str, num_docs: int, envs: int, cache: str, ready, go, out) -> 
     from densegym.envs.search.env import shared_world  # noqa: F811
 
     corpus = world_corpus(num_docs, 0, Path(cache))
-    shared_world(num_docs, 0)  # the question tables: once per worker in both modes, so before the baseline
+    shared_world(num_docs, 0, Path(cache))  # the question tables: once per worker in both modes, so before the baseline
     base = _smaps()
     made = []
     for i in range(envs):

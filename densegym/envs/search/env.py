@@ -14,7 +14,8 @@ import numpy as np
 from densegym import resources
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag, squash
 from densegym.envs.search.corpus import Corpus, cache_root, open_or_write
-from densegym.envs.search.retrievers import Hit, Retriever, RetrieverError, shared_bm25, shared_corpus
+from densegym.envs.search.retrievers import (Hit, Retriever, RetrieverError, build_atomically, shared_bm25,
+                                             shared_corpus)
 from densegym.envs.search.rewards import SearchView, default_reward_set
 from densegym.envs.search.text import clean_query, exact_match, f1, has_searchable_word, query_terms
 from densegym.envs.search.world import DEFAULT_DOCS, GENERATOR_VERSION, Question, World
@@ -54,16 +55,30 @@ def world_corpus_path(num_docs: int, seed: int, cache_dir: str | Path | None = N
     return root / f"world-v{GENERATOR_VERSION}-n{num_docs}-s{seed}"
 
 
-def shared_world(num_docs: int, seed: int) -> World:
-    """This process's :class:`World` ``(num_docs, seed)`` (generated once per worker)."""
-    return resources.shared(("search.world", GENERATOR_VERSION, int(num_docs), int(seed)), lambda: World(num_docs, seed))
+def shared_world(num_docs: int, seed: int, cache_dir: str | Path | None = None) -> World:
+    """This process's :class:`World` ``(num_docs, seed)``: generated once and saved beside its corpus in the
+    cache, then loaded with its tables memory-mapped (once per worker)."""
+
+    def make() -> World:
+        tables = Path(str(world_corpus_path(num_docs, seed, cache_dir)) + ".tables")
+        if (tables / "world.json").is_file():
+            try:
+                return World.load(tables)
+            except (OSError, ValueError, KeyError):  # unreadable: generate it again (the same world)
+                pass
+        world = World(num_docs, seed)
+        build_atomically(tables, world.save)
+        return world
+
+    return resources.shared(("search.world", GENERATOR_VERSION, int(num_docs), int(seed)), make)
 
 
 def world_corpus(num_docs: int, seed: int, cache_dir: str | Path | None = None) -> Corpus:
     """The corpus of a generated world: written to the cache once, then memory-mapped (once per worker)."""
     path = world_corpus_path(num_docs, seed, cache_dir)
     if not (path / "meta.json").is_file():
-        open_or_write(path, lambda: shared_world(num_docs, seed).documents(), source=f"world:{num_docs}:{seed}").close()
+        world = shared_world(num_docs, seed, cache_dir)
+        open_or_write(path, world.documents, source=f"world:{num_docs}:{seed}").close()
     return shared_corpus(path)
 
 
@@ -172,7 +187,7 @@ class SearchQAEnv(TextEnv):
         if self.tasks is None:
             if self.num_questions < 1:
                 raise ValueError(f"num_questions must be at least 1, got {num_questions}")
-            self.world = shared_world(self.num_docs, self.world_seed)
+            self.world = shared_world(self.num_docs, self.world_seed, self.cache_dir)
         if isinstance(corpus, Corpus):
             self.corpus: Corpus | None = corpus
         elif corpus is not None:

@@ -21,8 +21,11 @@ document world takes a few hundred MB to build and nothing to keep once it is wr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,6 +250,35 @@ class World:
         self.perm = rng.permutation(N)
         self.inv = np.empty(N, dtype=np.int64)
         self.inv[self.perm] = np.arange(N)
+
+    # ---- on disk ----------------------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> None:
+        """Write the world's tables to ``directory``: each array as ``.npy``, everything else as JSON."""
+        directory = Path(directory)
+        plain: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                np.save(directory / f"{name}.npy", value)
+            else:
+                plain[name] = value
+        (directory / "world.json").write_text(json.dumps({"version": GENERATOR_VERSION, **plain}))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> World:
+        """A world saved by :meth:`save`, its arrays memory-mapped (every process shares their pages)."""
+        directory = Path(directory)
+        plain = json.loads((directory / "world.json").read_text())
+        if plain.pop("version") != GENERATOR_VERSION:
+            raise ValueError(f"{directory} holds a world of another generator version")
+        world = cls.__new__(cls)
+        for name, value in plain.items():
+            setattr(world, name, value)
+        world.event_links = [tuple(link) for link in world.event_links]
+        world._kinds = tuple(world._kinds)
+        for path in directory.glob("*.npy"):
+            setattr(world, path.stem, np.load(path, mmap_mode="r"))
+        return world
 
     # ---- names ------------------------------------------------------------------------------------------
 

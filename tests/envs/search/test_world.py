@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,30 @@ def test_question_kinds_filter_and_bad_arguments():
 def test_world_is_numpy_backed_and_scales(world):
     assert isinstance(world.person_born, np.ndarray) and world.person_born.dtype.kind == "i"
     assert (world.org_founded >= world.person_born[world.org_founder] + 22).all()  # founders are grown-ups
+
+
+def test_a_saved_world_loads_memory_mapped_and_identical(tmp_path):
+    world = World(700, seed=9)
+    world.save(tmp_path)
+    loaded = World.load(tmp_path)
+    assert isinstance(loaded.person_born, np.memmap) and loaded.counts == world.counts
+    assert [loaded.document(j) for j in range(700)] == [world.document(j) for j in range(700)]
+    assert [loaded.question(i) for i in range(60)] == [world.question(i) for i in range(60)]
+    assert loaded.event_links == world.event_links
+
+
+def test_the_env_saves_its_world_beside_the_corpus_and_reuses_it(tmp_path):
+    import subprocess
+    import sys
+
+    from densegym.envs.search.env import world_corpus_path
+
+    code = ("from densegym.envs.search.env import SearchQAEnv; import sys; "
+            "e = SearchQAEnv(num_docs=700, world_seed=3, cache_dir=sys.argv[1]); "
+            "print(type(e.world.person_born).__name__, e.resolve_task(5).question)")  # fmt: skip
+    first = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    second = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout.split(" ", 1)[0] == "ndarray" and second.stdout.split(" ", 1)[0] == "memmap"  # generated, then loaded
+    assert first.stdout.split(" ", 1)[1] == second.stdout.split(" ", 1)[1]
+    assert (Path(str(world_corpus_path(700, 3, tmp_path)) + ".tables") / "world.json").is_file()
