@@ -123,8 +123,9 @@ class SearchQAEnv(TextEnv):
 
     ## Starting state
 
-    A question: ``options={"task": i}`` (an index), ``"q<i>"``, or a :class:`Question`; otherwise the seed picks
-    one of ``num_questions``.
+    A question: ``options={"task": i}`` (an index), its id (``"q<i>"``, or ``"q<i>:<kind>+<kind>"`` for a question
+    drawn with ``question_kinds``; ids are relative to the env's world), or a :class:`Question`; otherwise the
+    seed picks one of ``num_questions``.
 
     ## Episode end
 
@@ -233,8 +234,11 @@ class SearchQAEnv(TextEnv):
     def resolve_task(self, spec: Any) -> Question:
         if isinstance(spec, Question):
             return spec
-        if isinstance(spec, str) and spec.startswith("q") and spec[1:].isdigit():
-            spec = int(spec[1:]) if self.tasks is None else spec
+        if isinstance(spec, str) and self.tasks is None:
+            parsed = World.parse_id(spec)
+            if parsed is not None:
+                assert self.world is not None
+                return self.world.question(*parsed)
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
             i = int(spec)
             if self.tasks is not None and 0 <= i < len(self.tasks):

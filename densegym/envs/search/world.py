@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -456,7 +456,8 @@ class World:
     _KIND_WEIGHTS = np.array([0.15, 0.45, 0.15, 0.1, 0.15])
 
     def question(self, index: int, kinds: tuple[str, ...] | None = None) -> Question:
-        """Question ``index`` of this world (the same every time); ``kinds`` restricts the kinds drawn."""
+        """Question ``index`` of this world (the same every time); ``kinds`` restricts the kinds drawn (the id is
+        then ``q<index>:<kinds joined by +>``, as :meth:`parse_id` reads it)."""
         rng = np.random.default_rng([GENERATOR_VERSION, self.seed, 29, int(index)])
         allowed = kinds or self.KINDS
         weights = np.array([w if k in allowed else 0.0 for k, w in zip(self.KINDS, self._KIND_WEIGHTS)])
@@ -471,11 +472,24 @@ class World:
             text, answer, gold = made
             question = self._finish(index, kind, text, answer, gold)
             if question is not None:
+                if kinds:  # another draw than the unrestricted question i: an id of its own
+                    question = replace(question, id=f"q{index}:{'+'.join(sorted(set(kinds)))}")
                 return question
         raise RuntimeError(f"could not build question {index} of {self!r}")  # pragma: no cover
 
     def __repr__(self) -> str:
         return f"World(num_docs={self.num_docs}, seed={self.seed})"
+
+    @classmethod
+    def parse_id(cls, task_id: str) -> tuple[int, tuple[str, ...] | None] | None:
+        """``(index, kinds)`` of a question id ``q<index>`` or ``q<index>:<kind>+<kind>``; None if it is not one."""
+        head, _, tail = task_id.partition(":")
+        if not (head.startswith("q") and head[1:].isdigit()):
+            return None
+        kinds = tuple(tail.split("+")) if tail else None
+        if kinds is not None and not set(kinds) <= set(cls.KINDS):
+            return None
+        return int(head[1:]), kinds
 
     def _finish(self, index: int, kind: str, text: str, answer: tuple[str, ...], gold: list[tuple[str, int]]) -> Question | None:
         q_tokens = set(normalize_answer(text).split())

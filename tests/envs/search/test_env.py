@@ -199,3 +199,15 @@ def test_tasks_by_id_index_and_object_and_unknown_ones(env):
     for bad in ("nope", -1, 2.5):
         with pytest.raises(ValueError, match="unknown search task"):
             env.resolve_task(bad)
+
+
+def test_a_task_id_reproduces_its_question_with_and_without_a_kinds_filter(make_env):
+    plain, filtered = make_env(), make_env(question_kinds=["comparison", "aggregation"])
+    for i in range(10):
+        q = filtered.resolve_task(i)
+        assert q.kind in ("comparison", "aggregation") and q.id == f"q{i}:aggregation+comparison"
+        assert plain.resolve_task(q.id) == q  # the id alone gives the same question on any env of this world
+        assert filtered.resolve_task(plain.resolve_task(i).id) == plain.resolve_task(i)
+    for bad in ("q1:nonsense", "q:comparison", "x5"):
+        with pytest.raises(ValueError, match="unknown search task"):
+            plain.resolve_task(bad)
