@@ -20,7 +20,8 @@ FARMABLE_ENV = "tests.trainers.envs:FarmableLetterEnv"
 
 def _config(tmp_path, **overrides) -> TrainerConfig:
     settings = dict(env=FARMABLE_ENV, steps=1, tasks_per_step=1, group_size=2, max_turns=2, max_new_tokens=4,
-                    model_config={"num_hidden_layers": 1}, output_dir=str(tmp_path / "run"), progress=False)
+                    model_config={"num_hidden_layers": 1}, output_dir=str(tmp_path / "run"), progress=False,
+                    overwrite=True)  # each call replaces the last run
     settings.update(overrides)
     return TrainerConfig(**settings)
 

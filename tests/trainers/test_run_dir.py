@@ -169,3 +169,29 @@ def test_resume_end_to_end_says_what_it_does(tmp_path, capfd):
     assert steps == [1, 2]
     assert (out / "curves.png").stat().st_size > 5_000
     assert (out / "checkpoints" / "step-000002" / "trainer_state.json").exists()  # the corrupt one re-saved
+
+
+def test_the_demo_runs_twice_into_the_same_directory_with_the_same_numbers(tmp_path, capfd):
+    """The demo owns its directories (overwrite): a second run replaces the first and reproduces it."""
+    from densegym.trainers.demo import run_demo
+
+    first = run_demo(tmp_path, steps=1, seed=0, arms=("outcome",), quick=True)
+    second = run_demo(tmp_path, steps=1, seed=0, arms=("outcome",), quick=True)
+    volatile = ("time/", "throughput/")
+    strip = [{k: v for k, v in r.items() if not k.startswith(volatile)} for r in first["outcome"]]
+    assert strip == [{k: v for k, v in r.items() if not k.startswith(volatile)} for r in second["outcome"]]
+    assert "overwrite: removed" in capfd.readouterr().err
+
+
+def test_the_command_line_refuses_to_mix_runs_and_touches_nothing(tmp_path):
+    from tests.trainers.test_cli_train import densegym
+
+    out = tmp_path / "run"
+    fake_run(out)
+    before = (out / "metrics.jsonl").read_text()
+    proc = densegym("train", str(out / "config.yaml"), f"output_dir={out}", "steps=2")
+    assert proc.returncode != 0
+    assert "is not empty" in proc.stderr and "resume=true" in proc.stderr and "overwrite=true" in proc.stderr
+    assert "loading model" not in proc.stderr  # refused before anything slow
+    assert (out / "metrics.jsonl").read_text() == before
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-000001"]

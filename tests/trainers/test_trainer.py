@@ -168,8 +168,8 @@ def test_config_yaml_overrides_and_clear_errors(tmp_path):
 
 def test_reward_weights_name_unknown_components_clearly(tmp_path):
     config = small_config(tmp_path, reward_weights={"progress": 1.0})
-    with Trainer(config) as trainer, pytest.raises(ValueError, match=r"components are \['hit', 'outcome'\]"):
-        trainer.train()
+    with pytest.raises(ValueError, match=r"components are \['hit', 'outcome'\]"):
+        Trainer(config)  # when the env workers are up: before the warm start and any rollout
 
 
 def test_gated_transform_and_kl_and_entropy_run_together(tmp_path):
