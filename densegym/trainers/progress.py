@@ -59,7 +59,6 @@ class Progress:
                 self.bars = False
             else:
                 self._tqdm = tqdm
-
         self.main = main
 
     def say(self, text: str) -> None:
@@ -73,16 +72,19 @@ class Progress:
             print(text, file=sys.stderr, flush=True)
 
     @contextmanager
-    def phase(self, label: str, *, total: int | None = None, unit: str = "it") -> Iterator[Phase]:
-        """Time the block. Bars: a bar (when ``total`` is given) while it runs, then ``label ... T s``. Lines:
-        ``label ...`` when it starts, `` T s`` on the same line when it ends."""
+    def phase(self, label: str, *, total: int | None = None, unit: str = "it",
+              drawn: bool = False) -> Iterator[Phase]:
+        """Time the block: ``label ...`` when it starts and `` T s`` on the same line when it ends; with bars and
+        a ``total``, a bar while it runs instead, then the whole line. ``drawn``: the block draws its own bar
+        (:func:`densegym.rollout.collect`), so with bars only the whole line is printed, at the end."""
         if self.quiet:
             yield Phase()
             return
         bar = None
+        whole_line = self.bars and (bool(total) or drawn)
         if self.bars and total:
             bar = self._tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False)
-        elif not self.bars:
+        elif not whole_line:
             print(f"{label} ...", end="", file=sys.stderr, flush=True)
         phase = Phase(bar)
         t0 = time.perf_counter()
@@ -91,13 +93,12 @@ class Progress:
         except BaseException:
             if bar is not None:
                 bar.close()
-            elif not self.bars:
-                print(" failed", file=sys.stderr, flush=True)
+            print(f"{label} ... failed" if whole_line else " failed", file=sys.stderr, flush=True)
             raise
+        took = f" {_seconds(time.perf_counter() - t0)}" + (f" ({phase.note})" if phase.note else "")
         if bar is not None:
             bar.close()
-        took = f" {_seconds(time.perf_counter() - t0)}" + (f" ({phase.note})" if phase.note else "")
-        if self.bars:
+        if whole_line:
             print(f"{label} ...{took}", file=sys.stderr, flush=True)
         else:
             print(took, file=sys.stderr, flush=True)

@@ -491,7 +491,7 @@ class Trainer:
         t0 = time.perf_counter()
         tasks = self.sample_tasks(step)
         label = f"step {step}/{c.steps}"
-        with self.progress.phase(f"{label}: collect {len(tasks) * c.group_size} episodes") as phase:
+        with self.progress.phase(f"{label}: collect {len(tasks) * c.group_size} episodes", drawn=True) as phase:
             batch = self.rollout(tasks, seed=seed, out=out, candidates=self.candidates)
             phase.note = f"success {sum(t.success for t in batch) / max(len(batch), 1):.2f}"
         t_rollout = time.perf_counter() - t0
@@ -575,7 +575,7 @@ class Trainer:
 
         settings = {"episodes": 64, "epochs": 2, "lr": 1e-3, "batch_rows": 32, **(self.config.sft or {})}
         seeds = [self.config.seed * 7_919 + 500_000 + i for i in range(int(settings["episodes"]))]
-        with self.progress.phase(f"warm start: {len(seeds)} oracle demonstrations"):
+        with self.progress.phase(f"warm start: {len(seeds)} oracle demonstrations", drawn=True):
             groups = collect(OracleAgent(), self.pool, seeds, group_size=1, max_turns=self.config.max_turns,
                              seed=self.config.seed, progress=self.progress.bars)
         demos = [t for g in groups for t in g if not t.meta.get("failed")]  # every oracle move is optimal
@@ -600,7 +600,7 @@ class Trainer:
         c = self.config
         seeds = np.array_split(np.arange(c.eval_seed, c.eval_seed + (tasks or c.eval_tasks)), self.runtime.world_size)
         with self.progress.phase(f"step {self.step}/{c.steps}: evaluation, {tasks or c.eval_tasks} tasks x "
-                                 f"{c.eval_samples} samples") as phase:
+                                 f"{c.eval_samples} samples", drawn=True) as phase:
             batch = self.rollout([int(s) for s in seeds[self.runtime.rank]], seed=c.eval_seed,
                                  temperature=c.eval_temperature, group_size=c.eval_samples)
             metrics = rollout_metrics(batch)
