@@ -197,6 +197,7 @@ class SearchQAEnv(TextEnv):
             self.corpus = world_corpus(self.num_docs, self.world_seed, self.cache_dir)
         else:
             self.corpus = None
+        self._owned: Any = None
         self.retriever = self._make_retriever(retriever, retriever_kwargs or {})
         super().__init__(max_turns=max_turns, rewards=rewards, render_mode=render_mode)
         self._state = _EMPTY
@@ -209,7 +210,8 @@ class SearchQAEnv(TextEnv):
         if spec.startswith(("http://", "https://")):
             from densegym.envs.search.remote import HTTPRetriever
 
-            return HTTPRetriever(spec, **kwargs)
+            self._owned = HTTPRetriever(spec, **kwargs)  # this env's own client: closed with the env
+            return self._owned
         if self.corpus is None:
             raise ValueError(f"retriever {spec!r} needs a corpus: pass corpus= (or use an HTTP retriever)")
         index_cache = self.cache_dir / "index" if self.cache_dir is not None else None
@@ -425,7 +427,11 @@ class SearchQAEnv(TextEnv):
                 "corpus_id": id(self.corpus), "index_path": str(getattr(self.retriever, "path", ""))}  # fmt: skip
 
     def close(self) -> None:
-        """Nothing of its own to release: the corpus and indexes are the worker's (``densegym.resources``)."""
+        """Close the HTTP client this env made from a URL; the corpus and local indexes are the worker's
+        (``densegym.resources``) and a retriever passed in is its owner's."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:

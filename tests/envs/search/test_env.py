@@ -211,3 +211,24 @@ def test_a_task_id_reproduces_its_question_with_and_without_a_kinds_filter(make_
     for bad in ("q1:nonsense", "q:comparison", "x5"):
         with pytest.raises(ValueError, match="unknown search task"):
             plain.resolve_task(bad)
+
+
+def test_random_agent_episodes_run_and_close_releases_the_http_client(make_env):
+    env = make_env(max_turns=4)
+    rng = np.random.default_rng(0)
+    for seed in range(5):
+        env.reset(seed=seed)
+        while True:
+            _, _, term, trunc, info = env.step(env.random_action(rng))
+            assert info["action_valid"]  # random_action is well-formed
+            if term or trunc:
+                break
+    from densegym.envs.search.remote import serve_retriever
+
+    with serve_retriever(env.retriever) as server:
+        remote = make_env(retriever=server.url)
+        client = remote.retriever
+        remote.reset(options={"task": 0})
+        remote.step("<search>anything</search>")
+        remote.close()
+        assert client._pool._shutdown and remote._owned is None
