@@ -11,6 +11,7 @@ import numpy as np
 from densegym import resources
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag, squash
 from densegym.envs.sokoban.generator import (
+    GENERATION_BUDGET,
     default_difficulty,
     generate_level,
     generated_task_id,
@@ -90,7 +91,15 @@ class SokobanEnv(TextEnv):
     ## Arguments
 
     * ``dim_room`` (``(6, 6)``), ``num_boxes`` (2), ``difficulty`` (int or ``(lo, hi)``; by default a
-      range suited to the room): the generator's knobs.
+      range suited to the room): the generator's knobs. With the default difficulty, rooms up to 8x8 with up
+      to 5 boxes, up to 12x12 with up to 4 boxes, and 14x14 or 16x16 with 2 boxes reset with every seed, in a
+      fraction of a second typically and at most about 1.6 s (measured: docs/envs.md, Sokoban); larger rooms
+      need a lower ``difficulty``.
+    * ``generation_budget`` (1,000,000): the most states the generator's backward searches may visit for
+      one level, over all the rooms it draws (about a second or two). A size it cannot serve
+      (``dim_room=(20, 20), num_boxes=5`` with the default difficulty) raises ``GenerationError`` (a
+      ``ValueError``) at ``reset``, saying what was searched and how deep the rooms went; ``None``: no bound
+      (up to 200 rooms of 200,000 states, over a minute). The budget never changes a level it lets through.
     * ``levels``: a Boxoban-format file (path), its text, or a list of ``Level``; replaces the generator.
     * ``moves_per_turn`` (1), ``terminate_on_deadlock`` (False), ``max_turns`` (by difficulty),
       ``rewards`` (weights / extra hooks), ``render_mode`` (``"ansi"`` or ``"rgb_array"``),
@@ -119,6 +128,7 @@ class SokobanEnv(TextEnv):
         rewards: dict[str, Any] | None = None,
         render_mode: str | None = None,
         oracle_max_states: int = 300_000,
+        generation_budget: int | None = GENERATION_BUDGET,
         **text_env_kwargs: Any,
     ):
         self.dim_room = (int(dim_room[0]), int(dim_room[1]))
@@ -131,6 +141,9 @@ class SokobanEnv(TextEnv):
         self.moves_per_turn = int(moves_per_turn)
         self.terminate_on_deadlock = bool(terminate_on_deadlock)
         self.oracle_max_states = int(oracle_max_states)
+        if generation_budget is not None and generation_budget < 1:
+            raise ValueError(f"generation_budget must be at least 1 state (or None), got {generation_budget}")
+        self.generation_budget = None if generation_budget is None else int(generation_budget)
         self.levels = self._load_levels(levels)
         if max_turns is None:
             longest = self.difficulty[1] if self.levels is None else 60
@@ -193,10 +206,9 @@ class SokobanEnv(TextEnv):
             "a level's text, or (with levels=...) a level's name or index"
         )
 
-    @staticmethod
-    def _generated(task_id: str) -> Level:
+    def _generated(self, task_id: str) -> Level:
         dims, boxes, diff, seed = parse_generated_task_id(task_id)
-        return generate_level(seed, dims, boxes, diff, name=task_id)
+        return generate_level(seed, dims, boxes, diff, budget=self.generation_budget, name=task_id)
 
     def task_id(self, task: Level) -> str:
         return task.name
