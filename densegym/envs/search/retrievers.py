@@ -142,14 +142,12 @@ class BM25Retriever:
         todo = [i for i, ids in enumerate(token_ids) if ids]
         if not todo:
             return out
-        docs, scores = self.model.retrieve([token_ids[i] for i in todo], k=k, show_progress=False, n_threads=0)
         corpus = self.corpus
-        for row, i in enumerate(todo):
-            out[i] = [
-                Hit(corpus.doc_id(int(d)), corpus.title(int(d)), corpus.text(int(d)), float(s))
-                for d, s in zip(docs[row], scores[row])
-                if s > 0.0
-            ]
+        for i in todo:
+            # bm25s's scores, then our own top k: its retrieve() spends most of its time selecting the top k
+            docs, values = top_k(self.model.get_scores(token_ids[i]), k)
+            out[i] = [Hit(corpus.doc_id(int(d)), corpus.title(int(d)), corpus.text(int(d)), float(s))
+                      for d, s in zip(docs, values)]  # fmt: skip
         return out
 
     def close(self) -> None:
@@ -168,10 +166,18 @@ def shared_bm25(corpus: Corpus, cache_dir: str | Path | None = None, **settings:
     return resources.shared(key, lambda: BM25Retriever(corpus, cache_dir=cache_dir, **settings))
 
 
-def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` largest entries of each row, best first."""
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (at most) ``k`` positive entries of ``scores`` with the largest values, best first; equal scores in
+    document order, so that ties (frequent with BM25 over short documents) always resolve the same way."""
+    k = min(int(k), scores.size)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)
+    kth = scores[np.argpartition(-scores, k - 1)[:k]].min()
+    if kth <= 0:  # fewer than k documents score at all: every scoring one
+        chosen = np.flatnonzero(scores > 0)
+    else:
+        above = np.flatnonzero(scores > kth)
+        chosen = np.concatenate([above, np.flatnonzero(scores == kth)[: k - above.size]])
+    order = np.lexsort((chosen, -scores[chosen]))
+    chosen = chosen[order]
+    return chosen, scores[chosen]

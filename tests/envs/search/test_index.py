@@ -86,3 +86,23 @@ def test_search_r1_normalisation_em_and_f1():
     assert f1("1171 people", "1171") == pytest.approx(2 / 3)
     assert f1("", "x") == 0.0 and f1("the", "a") == 1.0  # both normalise to nothing
     assert tokenize("The Orlen Works of VESK, 1901") == ["orlen", "works", "vesk", "1901"]
+
+
+def test_top_k_breaks_ties_by_document_order_and_drops_zero_scores():
+    from densegym.envs.search.retrievers import top_k
+
+    scores = np.array([0.0, 2.0, 1.0, 2.0, 1.0, 1.0, 0.0, 3.0], dtype=np.float32)
+    for k, expected in [(1, [7]), (3, [7, 1, 3]), (4, [7, 1, 3, 2]), (5, [7, 1, 3, 2, 4]), (100, [7, 1, 3, 2, 4, 5])]:
+        docs, values = top_k(scores, k)
+        assert docs.tolist() == expected and values.tolist() == scores[expected].tolist()
+    assert top_k(np.zeros(5), 3)[0].size == 0 and top_k(scores, 0)[0].size == 0
+
+
+def test_bm25_hits_equal_bm25s_own_retrieval(corpus, tmp_path):
+    r = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    for query in ("Vesk river", "potter Dorn", "glassmaking company 1901"):
+        docs, scores = r.model.retrieve([r._ids(query)], k=3, show_progress=False)
+        reference = sorted((-float(s), corpus.doc_id(int(d))) for d, s in zip(docs[0], scores[0]) if s > 0)
+        hits = r.search([query], 3)[0]
+        assert [h.doc_id for h in hits] == [d for _, d in reference] and len(hits) >= 1
+        assert [h.score for h in hits] == pytest.approx([-s for s, _ in reference])
