@@ -54,8 +54,9 @@ class SokobanEnv(TextEnv):
 
     ## Observations
 
-    Text. ``reset`` returns the rules, the legend, the action format and the grid with row and column
-    numbers; each step returns what happened and the new grid.
+    Text. ``reset`` returns the rules, the legend, the action format, the number of turns (``max_turns``)
+    and the grid with row and column numbers; each step returns what happened and the new grid. An unknown
+    word is named with the accepted moves (``unknown move 'move'; use up, down, left, right (one per turn)``).
 
     ## Rewards
 
@@ -294,7 +295,7 @@ class SokobanEnv(TextEnv):
             "You are playing Sokoban. Push every box onto a goal. You push a box by walking into it; "
             "boxes cannot be pulled, and a box cannot be pushed into a wall or another box.\n"
             f"Legend: {LEGEND}. Rows are numbered from 0 at the top, columns from 0 at the left.\n"
-            f"{how}\n\n{self._describe()}"
+            f"{how} You have {self.max_turns} turns.\n\n{self._describe()}"
         )
 
     def state_view(self) -> SokobanView:
@@ -351,13 +352,14 @@ class SokobanEnv(TextEnv):
         words = body.translate(_SEPARATORS).lower().split()
         if not words:
             raise ActionError("the <action> block is empty")
+        unknown = [w for w in words if w not in _MOVE_INDEX]
+        if unknown:  # named first: '<action>move down</action>' is one unknown word, not two moves
+            k = self.moves_per_turn
+            per_turn = "one per turn" if k == 1 else f"up to {k} per turn, separated by spaces"
+            raise ActionError(f"unknown move {squash(unknown[0])!r}; use up, down, left, right ({per_turn})")
         if len(words) > self.moves_per_turn:
             raise ActionError(f"{len(words)} moves given; at most {self.moves_per_turn} per turn")
-        moves = []
-        for w in words:
-            if w not in _MOVE_INDEX:
-                raise ActionError(f"unknown move {squash(w)!r}")
-            moves.append(_MOVE_INDEX[w])
+        moves = [_MOVE_INDEX[w] for w in words]
         if len(body) <= 64 and len(_PARSED) < _PARSED_MAX:
             _PARSED[body] = tuple(moves)
         return moves

@@ -209,3 +209,31 @@ def test_reward_weights_choose_the_scalar():
     _, r, _, _, info = env.step(env.unwrapped.oracle_action())
     assert info["reward_weights"]["optimal"] == 2.0
     assert r == pytest.approx(2.0 * info["reward_components"]["optimal"] + info["reward_components"]["outcome"])
+
+
+def test_an_unknown_word_is_named_with_the_accepted_moves():
+    """'<action>move down</action>' is one unknown word, not two moves: the error names it and the moves."""
+    env = gym.make("densegym/Sokoban-small-v0")
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step("<action>move down</action>")
+    assert not info["action_valid"]
+    assert info["action_error"] == "unknown move 'move'; use up, down, left, right (one per turn)"
+    assert "moves given" not in obs and "unknown move 'move'" in obs
+    _, _, _, _, info = env.step("<action>up down</action>")  # known words: the count is what is wrong
+    assert info["action_error"] == "2 moves given; at most 1 per turn"
+    many = SokobanEnv(levels=CORRIDOR, moves_per_turn=3)
+    many.reset(seed=0)
+    _, _, _, _, info = many.step("<action>right, rihgt</action>")
+    expected = "unknown move 'rihgt'; use up, down, left, right (up to 3 per turn, separated by spaces)"
+    assert info["action_error"] == expected
+    env.close()
+
+
+@pytest.mark.parametrize("kwargs,turns", [({}, 35), ({"max_turns": 7}, 7), ({"moves_per_turn": 3}, 15)])
+def test_the_prompt_states_the_turn_budget(kwargs, turns):
+    """Like SQL and LSPCode, the reset prompt says how many turns the agent has (max_turns, here by difficulty)."""
+    env = gym.make("densegym/Sokoban-small-v0", **kwargs)
+    obs, _ = env.reset(seed=0)
+    assert env.unwrapped.max_turns == turns
+    assert f"You have {turns} turns." in obs
+    env.close()
