@@ -275,7 +275,7 @@ class Trainer:
         c = config
         self.progress.say(
             f"densegym train: {c.estimator} on {c.env}, model {c.model if model is None else type(model).__name__}; "
-            f"{c.steps} steps x {c.tasks_per_step} tasks x {c.group_size} samples"
+            f"{c.steps} step{'s' * (c.steps != 1)} x {c.tasks_per_step} tasks x {c.group_size} samples"
             f"{'; warm start ' + str((c.sft or {}).get('episodes', 64)) + ' demonstrations' if c.sft else ''}"
             f"{' (quick preset)' if c.quick else ''} -> {c.output_dir}"
         )
@@ -581,7 +581,7 @@ class Trainer:
         demos = [t for g in groups for t in g if not t.meta.get("failed")]  # every oracle move is optimal
         rows = demonstration_rows(demos, self.hf_agent, self.context)
         epochs, batch_rows = int(settings["epochs"]), int(settings["batch_rows"])
-        with self.progress.phase(f"warm start: SFT, {epochs} epochs over {len(rows)} turns",
+        with self.progress.phase(f"warm start: SFT, {epochs} epoch{'s' * (epochs != 1)} over {len(rows)} turns",
                                  total=epochs * -(-len(rows) // batch_rows), unit="batch") as phase:
             losses = supervised_finetune(
                 self.model, rows, pad_token_id=self.pad_token_id, epochs=epochs,
