@@ -1,9 +1,10 @@
 """A tiny chat model built offline: a byte-level BPE tokenizer trained on Sokoban text and a small Qwen2.
 
-Nothing is downloaded. The tokenizer is trained in well under a second on a corpus generated from the
-Sokoban env itself (its prompts, its step observations, its error messages and ``<action>up</action>``
-answers), so the model sees short token sequences for the text it will actually meet; byte-level BPE
-still encodes any other text. The chat template is Qwen's (``<|im_start|>role\\n...<|im_end|>\\n``), so the
+Nothing is downloaded. The tokenizer is trained in well under a second on a corpus of Sokoban text (its
+prompts, its step observations, its error messages and ``<action>up</action>`` answers), so the model sees
+short token sequences for the text it will actually meet; byte-level BPE still encodes any other text. The
+corpus is frozen in ``data/tokenizer_corpus.json`` (written once by :func:`sokoban_corpus`), so that a change
+to the env's wording does not change the vocabulary, and with it every number a tiny model produces. The chat template is Qwen's (``<|im_start|>role\\n...<|im_end|>\\n``), so the
 same code path serves the tiny model and a real Qwen checkpoint.
 
 Used by the agent tests, the OpenAI-compatible test server, the trainer's tests and the CPU demo::
@@ -52,7 +53,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 
 def sokoban_corpus(episodes: int = 12, turns: int = 6, seed: int = 0) -> list[str]:
-    """Text the tiny model will meet in Sokoban: prompts, observations, answers, in chat-template form.
+    """Text the tiny model will meet in Sokoban: prompts, observations, answers, in chat-template form (what
+    ``data/tokenizer_corpus.json`` was written from).
 
     Episodes mix oracle moves, random moves and malformed answers, so that success messages, illegal-move
     messages and format errors are all in the corpus.
@@ -89,6 +91,16 @@ def sokoban_corpus(episodes: int = 12, turns: int = 6, seed: int = 0) -> list[st
     return texts
 
 
+CORPUS_FILE = Path(__file__).resolve().parent / "data" / "tokenizer_corpus.json"
+
+
+def frozen_corpus() -> list[str]:
+    """The tokenizer's training text: :func:`sokoban_corpus` as it read when the file was written. Rewrite
+    the file (``json.dump(sokoban_corpus(), ...)``) only together with every snapshot of tiny-model numbers
+    (the estimators' golden metrics, the README's demo table)."""
+    return json.loads(CORPUS_FILE.read_text(encoding="utf-8"))
+
+
 # Qwen2's pre-tokenizer split (transformers' Qwen2Tokenizer). Training with Qwen2's exact pipeline matters:
 # AutoTokenizer loads a saved qwen2 checkpoint as Qwen2Tokenizer, which rebuilds that pipeline around the
 # saved vocab and merges, so a tokenizer trained any other way would encode differently after a reload.
@@ -123,7 +135,7 @@ def _trained_vocab(vocab_size: int) -> tuple[dict[str, int], list[tuple[str, str
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # every byte: any text can be encoded
         show_progress=False,
     )
-    tok.train_from_iterator(sokoban_corpus(), trainer=trainer)
+    tok.train_from_iterator(frozen_corpus(), trainer=trainer)
     model = json.loads(tok.to_str())["model"]
     merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     return dict(model["vocab"]), merges
