@@ -138,8 +138,10 @@ class SearchQAEnv(TextEnv):
 
     * ``num_docs`` (50,000), ``world_seed`` (0), ``num_questions`` (10,000), ``question_kinds``: the generated
       world and its questions.
-    * ``corpus``: a corpus directory or :class:`Corpus` (replaces the world's); ``tasks``: a list of
-      :class:`Question` (replaces the generated ones).
+    * ``corpus``: a corpus directory, a FlashRAG / BEIR corpus JSONL file (converted once) or a :class:`Corpus`
+      (replaces the world's); ``tasks``: a FlashRAG JSONL dataset file (gold documents matched by the titles
+      of HotpotQA-style supporting facts when a corpus is given), a BEIR directory (its corpus too, unless
+      ``corpus`` is given) or a list of :class:`Question` (replaces the generated ones).
     * ``retriever``: ``"bm25"`` (default, bm25s), ``"dense"``, ``"hybrid"``, an ``http://`` URL of a Search-R1
       retrieval server, or any :class:`Retriever`. ``retriever_kwargs`` go to its constructor.
     * ``top_k`` (3), ``passage_chars`` (600), ``max_query_chars`` (1,000), ``max_turns`` (10), ``cache_dir``,
@@ -163,7 +165,7 @@ class SearchQAEnv(TextEnv):
         num_questions: int = 10_000,
         question_kinds: Sequence[str] | None = None,
         corpus: str | Path | Corpus | None = None,
-        tasks: Sequence[Question] | None = None,
+        tasks: str | Path | Sequence[Question] | None = None,
         retriever: str | Retriever = "bm25",
         retriever_kwargs: dict[str, Any] | None = None,
         top_k: int = 3,
@@ -181,6 +183,20 @@ class SearchQAEnv(TextEnv):
         self.question_kinds = tuple(question_kinds) if question_kinds else None
         self.top_k, self.passage_chars, self.max_query_chars = int(top_k), int(passage_chars), int(max_query_chars)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if isinstance(corpus, (str, Path)) and Path(corpus).is_file():  # a FlashRAG / BEIR corpus JSONL file
+            from densegym.envs.search.loaders import load_corpus
+
+            corpus = load_corpus(corpus, self.cache_dir)
+        if isinstance(tasks, (str, Path)):
+            from densegym.envs.search.loaders import load_beir, load_flashrag
+
+            if Path(tasks).is_dir():  # a BEIR directory: its corpus too, unless one is given
+                beir_corpus, tasks = load_beir(tasks, cache_dir=self.cache_dir)
+                corpus = corpus if corpus is not None else beir_corpus
+            else:
+                if corpus is not None and not isinstance(corpus, Corpus):
+                    corpus = shared_corpus(corpus)
+                tasks = load_flashrag(tasks, corpus, match_titles=corpus is not None)
         self.tasks = list(tasks) if tasks is not None else None
         if self.tasks is not None and not self.tasks:
             raise ValueError("the task list is empty")

@@ -100,3 +100,15 @@ def test_beir_directory_and_a_retrieval_only_episode(beir, tmp_path):
     assert term and info["outcome"] == 1.0 and info["recall"] == 1.0 and info["success"]
     with pytest.raises(FileNotFoundError, match="qrels/dev.tsv is missing"):
         load_beir(beir, "dev")
+
+
+def test_the_env_takes_the_files_themselves(flashrag, beir, tmp_path):
+    _, dataset = flashrag
+    env = SearchQAEnv(corpus=tmp_path / "wiki.jsonl", tasks=dataset, cache_dir=tmp_path / "cache")
+    env.reset(options={"task": "test_0"})
+    assert env.task.gold_docs == ("1",) and len(env.corpus) == 4  # titles matched against the given corpus
+    beir_env = SearchQAEnv(tasks=beir, cache_dir=tmp_path / "cache")
+    beir_env.reset(options={"task": "q1"})
+    assert len(beir_env.corpus) == 3 and beir_env.task.gold_docs == ("d1",)
+    with pytest.raises(FileNotFoundError, match="not a BEIR directory"):
+        SearchQAEnv(tasks=tmp_path, cache_dir=tmp_path / "cache")
