@@ -16,13 +16,14 @@ ids of its gold supporting documents, and queries that find them (what the oracl
 shares a normalised token with its question.
 
 Everything is numpy arrays indexed by entity, and the articles are rendered on demand from the seed: a world of
-1M documents takes about 15 s and 240 MB to build (its corpus, written out once, about 160 s more). The env
+1M documents takes about 15 s and 240 MB to build (its corpus, written out once, about 20 s more). The env
 saves the tables beside the corpus (:meth:`World.save`), and later workers memory-map them (:meth:`World.load`).
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy as np
 
 from densegym.envs.search.text import normalize_answer
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: articles written with Python's random (faster); every world changed
 DEFAULT_DOCS = 50_000
 
 _ONSETS = ("b br c d dr f g gr h k kr l m n p qu r s sh st t th tr v vr w z zh").split()
@@ -350,7 +351,8 @@ class World:
     def document(self, doc_number: int) -> tuple[str, str, str]:
         """``(id, title, text)`` of document ``doc_number`` (rendered from the seed; the same every time)."""
         kind, i = self.entity_of(doc_number)
-        rng = np.random.default_rng([GENERATOR_VERSION, self.seed, 17, doc_number])
+        # Python's generator: numpy's costs more to seed than a whole article costs to write
+        rng = random.Random(((GENERATOR_VERSION * 1_000_003 + self.seed) << 32) + doc_number)
         text = getattr(self, f"_render_{kind}")(i, rng)
         return f"d{doc_number:07d}", self.title(kind, i), text
 
@@ -359,19 +361,19 @@ class World:
             yield self.document(j)
 
     @staticmethod
-    def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str:
-        return options[int(rng.integers(len(options)))]
+    def _pick(rng: random.Random, options: tuple[str, ...] | list[str]) -> str:
+        return options[rng.randrange(len(options))]
 
-    def _assemble(self, rng: np.random.Generator, intro: str, facts: list[str], fillers: int, pron) -> str:
+    def _assemble(self, rng: random.Random, intro: str, facts: list[str], fillers: int, pron) -> str:
         S, o, p = pron
-        fill = [f.format(S=S, o=o, p=p) for f in rng.choice(_FILLERS, size=fillers, replace=False)] if fillers else []
+        fill = [f.format(S=S, o=o, p=p) for f in rng.sample(_FILLERS, fillers)]
         if S == "They":
             fill = [f.replace("They keeps", "They keep").replace("They is", "They are").replace("They has", "They have") for f in fill]
         rest = facts + fill
-        order = rng.permutation(len(rest))
-        return " ".join([intro] + [rest[k] for k in order])
+        rng.shuffle(rest)
+        return " ".join([intro] + rest)
 
-    def _render_person(self, p: int, rng: np.random.Generator) -> str:
+    def _render_person(self, p: int, rng: random.Random) -> str:
         S, o, pos = _PRONOUNS[self.person_gender[p]]
         short, full = self.person(p), self.person_full(p)
         occ = OCCUPATIONS[self.person_occupation[p]]
@@ -393,9 +395,9 @@ class World:
                 f"{short} is not to be confused with {self.person(other)}, {_a(OCCUPATIONS[self.person_occupation[other]])} "
                 f"born in {int(self.person_born[other])}."
             )
-        return self._assemble(rng, intro, facts, int(rng.integers(1, 3)), (S, o, pos))
+        return self._assemble(rng, intro, facts, rng.randint(1, 2), (S, o, pos))
 
-    def _render_org(self, i: int, rng: np.random.Generator) -> str:
+    def _render_org(self, i: int, rng: random.Random) -> str:
         name, ind = self.org(i), INDUSTRIES[self.org_industry[i]]
         year, founder, city = int(self.org_founded[i]), self.person(self.org_founder[i]), self.city(self.org_hq[i])
         staff = f"{int(self.org_staff[i]):,}"
@@ -413,7 +415,7 @@ class World:
             facts.append(self._pick(rng, (f"It was formerly called {former}.", f"Until a renaming it was known as {former}.")))
         return self._assemble(rng, intro, facts, 0, ("It", "it", "its"))
 
-    def _render_city(self, c: int, rng: np.random.Generator) -> str:
+    def _render_city(self, c: int, rng: random.Random) -> str:
         name, country = self.city(c), self.country(self.city_country[c])
         pop, year, mayor = f"{int(self.city_population[c]):,}", int(self.city_founded[c]), self.person(self.city_mayor[c])
         intro = self._pick(rng, (f"{name} is a city in {country}.", f"{name} is a town in {country}.", f"{name} lies in {country}."))
@@ -429,7 +431,7 @@ class World:
             facts.append(f"{name} is the capital of {country}.")
         return self._assemble(rng, intro, facts, 0, ("It", "it", "its"))
 
-    def _render_country(self, c: int, rng: np.random.Generator) -> str:
+    def _render_country(self, c: int, rng: random.Random) -> str:
         name = self.country(c)
         capital = self.city(self.country_capital[c])
         cur = f"{self.currency_word[c]} {CURRENCY_UNITS[self.currency_unit[c]]}"
@@ -440,7 +442,7 @@ class World:
         ]
         return self._assemble(rng, intro, facts, 0, ("It", "it", "its"))
 
-    def _render_event(self, e: int, rng: np.random.Generator) -> str:
+    def _render_event(self, e: int, rng: random.Random) -> str:
         name, city, year, org = self.event(e), self.city(self.event_city[e]), int(self.event_year[e]), self.org(self.event_org[e])
         a, b, c = (self.person(int(p)) for p in self.event_people[e])
         intro = self._pick(rng, (f"The {name} took place in {city}.", f"The {name} was held in {city}."))
