@@ -209,3 +209,14 @@ def test_the_console_line_prints_each_channel_once(tmp_path, capsys):
     log.close()
     line = capsys.readouterr().err
     assert line.count("outcome=") == 1 and "progress=+1.500" in line
+
+
+def test_the_curves_are_skipped_with_a_note_without_matplotlib(tmp_path, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed: the import fails
+    trainer = SimpleNamespace(runtime=SimpleNamespace(is_main=True), history=[{"step": 1, "success": 0.5}],
+                              progress=Progress(None), output_dir=tmp_path, config=TrainerConfig())
+    assert Trainer.write_curves(trainer) is None
+    assert "curves.png skipped: it needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "curves.png").exists()
