@@ -528,11 +528,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise
         raise _usage_error(f"train: {args.config}: {_one_line(exc)}") from None
     resolve_env(config.env, dict(config.env_kwargs))  # an unknown env or kwarg: said now, not from a worker
+    from densegym.trainers.progress import Progress
+
+    Progress(config.progress).say("densegym train: importing torch and transformers ...")
+    from densegym.trainers.checkpoint import CorruptCheckpointError, UnsafeCheckpointError
     from densegym.trainers.trainer import Trainer
 
-    try:
+    try:  # output_dir in use, a resume that changes the run, a reward_weights typo, an uncached model
         trainer = Trainer(config)
-    except ValueError as exc:  # a value that only the env or the model can refute (reward_weights naming no component)
+    except (ValueError, OSError, ImportError, CorruptCheckpointError, UnsafeCheckpointError) as exc:
         raise _usage_error(f"train: {_one_line(exc)}") from None
     with trainer:
         history = trainer.train()

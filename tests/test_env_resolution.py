@@ -327,3 +327,20 @@ def test_train_imports_first_and_takes_overrides_after_the_option(tmp_path):
     assert f"env kwarg 'hgh' is not accepted by {name}/Guess-v0 (GuessEnv) (did you mean 'high'?)" in proc.stderr
     proc = densegym("train", "sokoban_turn", "--import", name, "--no-such-option")
     assert proc.returncode == 2 and "unrecognized arguments: --no-such-option" in proc.stderr
+
+
+@pytest.mark.parametrize("form", ["import", "file_class"])
+def test_train_runs_a_custom_env_in_its_workers(tmp_path, form):
+    """A custom env trains end to end: its module is imported in the spawned env workers, whichever form
+    names it (`--import M` + the bare id, or `file.py:Class`)."""
+    pytest.importorskip("torch", reason="the trainer needs torch: pip install 'densegym[train]'")
+    name = write_custom_env(tmp_path)
+    spec = ["--import", name, f"env={name}/Guess-v0"] if form == "import" else [f"env={tmp_path / name}.py:GuessEnv"]
+    out = tmp_path / "run"
+    ok(densegym("train", "sokoban_grpo", *spec, 'env_kwargs={"high": 4}', "reward_weights=null", "sft=null",
+                "eval_every=0", "steps=1", "tasks_per_step=2", "group_size=2", "model_config={num_hidden_layers: 1}",
+                f"output_dir={out}", cwd=tmp_path))
+    trajs = list(read_jsonl(out / "rollouts" / "step-000001.jsonl"))
+    assert len(trajs) == 4
+    assert all(t.turns[0].observation.startswith("Guess my number from 1 to 4") for t in trajs)
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 1

@@ -21,8 +21,6 @@ step).
 from __future__ import annotations
 
 import copy
-import functools
-import importlib
 import importlib.util
 import shutil
 import time
@@ -85,17 +83,13 @@ def load_policy(config: TrainerConfig, device: torch.device) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _construct(entry_point: str, kwargs: dict[str, Any]) -> Any:
-    module, _, name = entry_point.partition(":")
-    return getattr(importlib.import_module(module), name)(**kwargs)
-
-
 def env_source(config: TrainerConfig) -> tuple[Any, dict[str, Any] | None]:
-    """What EnvPool needs for ``config.env``: a registered id with its kwargs, or a picklable factory for
-    ``"package.module:EnvClass"``."""
-    if ":" in config.env and "/" not in config.env.partition(":")[2]:
-        return functools.partial(_construct, config.env, dict(config.env_kwargs)), None
-    return config.env, dict(config.env_kwargs)
+    """What EnvPool needs for ``config.env`` (any env spec: an id, ``module:id``, ``module:Class``, a .py file;
+    docs/cli.md): the id with its kwargs for densegym's ids, else a picklable factory that redoes the imports
+    (and ``densegym train --import``) in each worker."""
+    from densegym.envs.resolve import pool_source
+
+    return pool_source(config.env, config.env_kwargs)
 
 
 def check_reward_weights(hooks: dict[str, dict[str, Any]], reward_weights: dict[str, float] | None) -> None:
