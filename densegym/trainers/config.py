@@ -265,9 +265,15 @@ class TrainerConfig:
         return dataclasses.asdict(self)
 
     def to_yaml(self, path: str | Path) -> None:
+        """Write the config as it runs: a quick run's file holds the preset's values with ``quick: false``, so
+        that reading it back gives this very config (the preset is not applied twice)."""
         import yaml
 
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        data, header = self.to_dict(), ""
+        if data["quick"]:
+            data["quick"] = False
+            header = "# a quick=true run: the preset's values are written out below\n"
+        Path(path).write_text(header + yaml.safe_dump(data, sort_keys=False))
 
     def estimator_settings(self) -> Any:
         """The estimator's config dataclass with this run's overrides (checked)."""

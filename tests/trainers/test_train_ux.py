@@ -4,6 +4,7 @@ estimator read, the advantage statistics, the learning curves)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -220,3 +221,11 @@ def test_the_curves_are_skipped_with_a_note_without_matplotlib(tmp_path, capsys,
     assert Trainer.write_curves(trainer) is None
     assert "curves.png skipped: it needs matplotlib" in capsys.readouterr().err
     assert not (tmp_path / "curves.png").exists()
+
+
+def test_a_quick_config_written_out_reads_back_as_the_same_run(tmp_path):
+    config = TrainerConfig.from_yaml("sokoban_turn", ["quick=true", "steps=3"])
+    assert (config.quick, config.steps) == (True, 3)
+    config.to_yaml(tmp_path / "config.yaml")
+    again = TrainerConfig.from_yaml(tmp_path / "config.yaml")
+    assert dataclasses.replace(again, quick=True) == config  # steps=3 stays 3: the preset is not applied again
