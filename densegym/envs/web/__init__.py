@@ -1,0 +1,35 @@
+"""Web navigation in a real browser: bundled web apps on uvicorn, Chromium through Playwright, accessibility-tree
+observations with BrowserGym's bids and actions, and per-step subgoal rewards read from the app's server state.
+
+Needs the ``web`` extra (``pip install 'densegym[web]'``) and a Chromium (``apt-get install chromium`` on Debian).
+"""
+
+try:
+    import playwright  # noqa: F401
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("densegym.envs.web needs the 'web' extra: pip install 'densegym[web]'") from exc
+
+from densegym.envs.web.actions import Action, parse
+from densegym.envs.web.browser import BrowserHost, Tab, chromium_path
+from densegym.envs.web.catalog import Catalog, Product, ShopGoal, generate, make_goal, score
+from densegym.envs.web.env import WebShopEnv, close_shared
+from densegym.envs.web.server import AppServer
+
+__all__ = [
+    "Action",
+    "AppServer",
+    "BrowserHost",
+    "Catalog",
+    "Product",
+    "ShopGoal",
+    "Tab",
+    "WebShopEnv",
+    "chromium_path",
+    "close_shared",
+    "generate",
+    "make_goal",
+    "parse",
+    "score",
+]

@@ -1,0 +1,48 @@
+"""Fixtures for the web env tests: the real Chromium and app server (skipped locally, a failure under CI=true,
+when missing). Every test in a process shares one browser and one server per catalog (as a worker's envs do);
+each env gets its own context and session."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.helpers import require
+
+INSTALL = "apt-get install chromium (Debian) and pip install 'densegym[web]'"
+
+
+def web_available() -> bool:
+    if not all(importlib.util.find_spec(m) for m in ("playwright", "starlette", "uvicorn")):
+        return False
+    from densegym.envs.web.browser import chromium_path
+
+    return chromium_path() is not None
+
+
+@pytest.fixture(scope="session")
+def need_browser():
+    require(web_available(), "Chromium with Playwright, Starlette and uvicorn", INSTALL)
+    yield
+    from densegym.envs.web import close_shared
+
+    close_shared()
+
+
+@pytest.fixture
+def make_env(need_browser):
+    """``make_env(**kwargs)``: a WebShopEnv (a small catalog by default), closed after the test."""
+    from densegym.envs.web import WebShopEnv
+
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("catalog_size", 1200)
+        env = WebShopEnv(**kwargs)
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()
