@@ -143,6 +143,7 @@ class WebShopEnv(TextEnv):
     * v0: initial version.
     """
 
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     has_oracle = True
     default_max_turns = 30
 
@@ -268,6 +269,27 @@ class WebShopEnv(TextEnv):
         view = self.state_view()
         return {"target": self.goal.target, "checkpoints": {c: getattr(view, c) for c in CHECKPOINTS},
                 "matching": [p.pid for p in self.catalog.products if matches(self.goal, p)][:50]}
+
+    def render_text(self) -> str:
+        return self.observation_text() if self.tab is not None else ""
+
+    def render(self) -> Any:
+        if self.render_mode == "rgb_array":
+            return self.screenshot()
+        return super().render()
+
+    def screenshot(self) -> np.ndarray:
+        """The page as an ``(height, width, 3)`` uint8 array (needs Pillow: ``pip install 'densegym[web]'``)."""
+        try:
+            from PIL import Image
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("render_mode='rgb_array' needs Pillow: pip install 'densegym[web]'") from exc
+        import io
+
+        if self.tab is None:
+            raise RuntimeError("no page yet: call reset() first")
+        with Image.open(io.BytesIO(self.tab.screenshot())) as img:
+            return np.asarray(img.convert("RGB"))
 
     def close(self) -> None:
         self._end_episode()

@@ -145,3 +145,11 @@ def test_observation_has_url_title_error_and_bids(make_env):
     assert f"[{bid}] button 'Search'" in obs
     env.step('<action>scroll(0, 200)</action>')
     assert env.tab.bid_of("#search-go") == bid  # bids are stable on a page
+
+
+def test_rgb_array_is_a_screenshot_of_the_page(make_env):
+    env = make_env(render_mode="rgb_array")
+    env.reset(seed=4)
+    frame = env.render()
+    assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
+    assert frame.min() < 100 and frame.max() > 200  # text on a white page, not a blank frame
