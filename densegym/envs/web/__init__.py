@@ -14,21 +14,28 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from densegym.envs.web.actions import Action, parse
 from densegym.envs.web.browser import BrowserHost, Tab, chromium_path
 from densegym.envs.web.catalog import Catalog, Product, ShopGoal, generate, make_goal, score
-from densegym.envs.web.env import WebShopEnv, close_shared
+from densegym.envs.web.env import BrowserEnv, WebShopEnv, close_shared
+from densegym.envs.web.forms import SCHEMAS, FormGoal, make_form_goal
+from densegym.envs.web.forms_env import WebFormsEnv
 from densegym.envs.web.server import AppServer
 
 __all__ = [
     "Action",
     "AppServer",
+    "BrowserEnv",
     "BrowserHost",
     "Catalog",
+    "FormGoal",
     "Product",
+    "SCHEMAS",
     "ShopGoal",
     "Tab",
+    "WebFormsEnv",
     "WebShopEnv",
     "chromium_path",
     "close_shared",
     "generate",
+    "make_form_goal",
     "make_goal",
     "parse",
     "score",

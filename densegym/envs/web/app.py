@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from densegym.envs.web.catalog import ALL_ATTRIBUTES, CATEGORIES, PRICE_CAPS, Catalog, generate, words
+from densegym.envs.web.forms_app import form_routes
 
 COOKIE = "dg_sid"
 PAGE_SIZE = 10
@@ -40,12 +41,13 @@ class ShopSession:
     selected: dict[int, dict[str, str]] = field(default_factory=dict)
     cart: list[dict] = field(default_factory=list)
     orders: list[list[dict]] = field(default_factory=list)
+    forms: dict[str, dict] = field(default_factory=dict)  # WebForms: schema -> draft, pages done, submission
     last_search: str = "/search"
 
     def state(self) -> dict:
         return {"searches": self.searches[-200:], "viewed": self.viewed[-500:],
                 "selected": {str(k): v for k, v in self.selected.items()}, "cart": self.cart,
-                "orders": self.orders}
+                "orders": self.orders, "forms": self.forms}
 
 
 class ShopIndex:
@@ -377,6 +379,7 @@ def build_app(secret: str, seed: int = 0, size: int = 1200, lab: bool = False, p
         Route("/checkout", checkout, methods=["GET", "POST"]),
         Route("/order/{n}", order),
     ]
+    routes += form_routes(session_of)
     if lab:
         routes += lab_routes()
     app = Starlette(routes=routes)

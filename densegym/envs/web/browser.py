@@ -133,6 +133,9 @@ _INJECT_BIDS = """() => {
   return n;
 }"""
 _SKIP_ROLES = {"generic", "none", "presentation", "InlineTextBox", "LineBreak", "ignored"}
+_VALUE_ROLES = {"textbox", "searchbox", "combobox", "spinbutton", "slider", "ListBox", "listbox", "Date", "DateTime",
+                "InputTime"}
+_OPAQUE_ROLES = {"Date", "DateTime", "InputTime"}
 _SHOWN_PROPS = ("focused", "checked", "pressed", "selected", "expanded", "disabled", "required", "invalid")
 
 
@@ -174,7 +177,7 @@ def render_axtree(nodes: list[dict], bids: dict[int, str], max_lines: int = 2000
             head = f"[{bid}] " if bid is not None and role != "RootWebArea" else ""
             extra = []
             value = _value(node.get("value"))
-            if value and role in ("textbox", "searchbox", "combobox", "spinbutton", "slider", "ListBox", "listbox"):
+            if value and role in _VALUE_ROLES:
                 extra.append(f"value={value!r}")
             for prop in node.get("properties") or ():
                 pname, pval = prop.get("name"), (prop.get("value") or {}).get("value")
@@ -185,6 +188,8 @@ def render_axtree(nodes: list[dict], bids: dict[int, str], max_lines: int = 2000
             lines.append("  " * depth + f"{head}{role}" + (f" {name!r}" if name else "") + (", " + ", ".join(extra) if extra else ""))
             nxt = depth + 1
             parent_name = name
+            if role in _OPAQUE_ROLES:  # a date picker's inner spin buttons say less than its value
+                continue
         for child in reversed(node.get("childIds") or ()):
             c = by_id.get(child)
             if c is not None:
@@ -339,6 +344,8 @@ class Tab:
             error = squash(str(exc).split("\n")[0].replace("Locator.", "").replace("Page.", ""), 300)
         try:
             await self.page.wait_for_load_state("load", timeout=self.action_ms)
+            # an app's saves in flight (WebForms' drafts): the server state the rewards read includes them
+            await self.page.evaluate("() => window.__dgFlush ? window.__dgFlush() : null")
         except Exception:
             pass
         await self._observe()
@@ -435,6 +442,13 @@ class Tab:
             return await loc.first.get_attribute("data-bid")
 
         return self.host.run(find(), self.step_timeout_s)
+
+    def visible(self, selector: str) -> bool:
+        async def check() -> bool:
+            loc = self.page.locator(selector)
+            return await loc.count() > 0 and await loc.first.is_visible()
+
+        return self.host.run(check(), self.step_timeout_s)
 
     def input_value(self, selector: str) -> str | None:
         async def read() -> str | None:

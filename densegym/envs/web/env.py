@@ -92,7 +92,172 @@ def order_score(goal: ShopGoal, catalog: Catalog, order: list[dict]) -> float:
     return max((score(goal, catalog.get(i["pid"]), i["options"]) for i in order), default=0.0)
 
 
-class WebShopEnv(TextEnv):
+class BrowserEnv(TextEnv):
+    """What the web envs share: a session on the worker's app server, a context in the worker's browser,
+    BrowserGym's actions, the observation, and the episode's end when the app says so. A subclass names its
+    start page and prompt (:meth:`intro`) and reads the end of its task from the server state (:meth:`finished`)."""
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    has_oracle = True
+    default_max_turns = 30
+    start_path = "/"
+    stop_message = "You stopped."
+
+    def __init__(self, action_timeout_s: float = 5.0, step_timeout_s: float = 15.0, lab: bool = False,
+                 server_catalog: tuple[int, int] = (0, 1200), **kwargs: Any):
+        self.action_timeout_s, self.step_timeout_s, self.lab = float(action_timeout_s), float(step_timeout_s), bool(lab)
+        self.server_catalog = (int(server_catalog[0]), int(server_catalog[1]))
+        kwargs.setdefault("max_observation_chars", 32_768)
+        super().__init__(**kwargs)
+        self.goal: Any = None
+        self.tab: Tab | None = None
+        self.server: AppServer | None = None
+        self.sid: str | None = None
+        self._state: dict = {}
+        self._error: str | None = None
+
+    def default_rewards(self) -> RewardSet:
+        """``subgoals`` (a potential: the state view's ``progress``), ``format`` and ``outcome``."""
+        return RewardSet({
+            "subgoals": (progress_reward(lambda v: v.progress), 1.0),
+            "format": (format_reward(), 0.1),
+            "outcome": (outcome_reward(), 1.0),
+        })
+
+    # ---- a subclass's part ------------------------------------------------------------------------------------
+    def intro(self, task: Any) -> str:
+        """The prompt's first lines: what to do."""
+        raise NotImplementedError
+
+    def finished(self, before: dict, after: dict) -> tuple[str, float] | None:
+        """``(message, outcome)`` when the step that took the server state from ``before`` to ``after`` ended the
+        task (an order placed, a form submitted), else None."""
+        raise NotImplementedError
+
+    # ---- the episode -------------------------------------------------------------------------------------------
+    def _end_episode(self) -> None:
+        if self.tab is not None:
+            self.tab.close()
+            self.tab = None
+        if self.server is not None and self.sid is not None:
+            self.server.end_session(self.sid)
+        self.sid = None
+
+    def start(self, task: Any) -> str:
+        self._end_episode()
+        self.goal = task
+        self.server = app_server(*self.server_catalog, self.lab)
+        host = browser_host()
+        self.sid = self.server.new_session()
+        self.tab = Tab(host, self.server.origin, {"dg_sid": self.sid}, self.action_timeout_s, self.step_timeout_s)
+        self.tab.open(self.start_path)
+        self._state = self.server.state(self.sid)
+        self._error = None
+        return self.intro(task) + "\n" + A.ACTION_HELP + "\n\n" + self.observation_text()
+
+    def observation_text(self) -> str:
+        tab = self.tab
+        events = "".join(f"\nNote: {e}" for e in tab.events[:8])
+        return (f"URL: {tab.url}\nTitle: {tab.title}\nLast action error: {self._error or 'none'}{events}\n"
+                f"Accessibility tree:\n{tab.tree}")
+
+    def action_help(self) -> str:
+        return A.ACTION_HELP
+
+    def parse_action(self, text: str) -> A.Action:
+        body = extract_tag(text, self.action_tag)
+        if body is None:
+            raise ActionError("no <action>...</action> block")
+        return A.parse(body)
+
+    def apply_action(self, action: A.Action) -> StepOutcome:
+        tab = self.tab
+        if action.name == "stop":
+            return StepOutcome(self.stop_message, terminated=True, success=False, outcome=0.0)
+        if action.name == "send_msg_to_user":
+            self._error = None
+            return StepOutcome(f"Message sent: {action.args[0][:200]!r}\n\n" + self.observation_text())
+        tab.check(action)
+        before = self._state
+        self._error = tab.act(action)
+        self._state = self.server.state(self.sid)
+        obs = self.observation_text()
+        info: dict[str, Any] = {"url_path": self._path()}
+        if self._error is not None:
+            info.update(action_valid=False, action_error=self._error)
+        ended = self.finished(before, self._state)
+        if ended is not None:
+            message, result = ended
+            return StepOutcome(f"{message}\n\n" + obs, terminated=True, success=result >= 1.0, outcome=result,
+                               info=info)
+        return StepOutcome(obs, info=info)
+
+    def _path(self) -> str:
+        if self.tab is None or not self.tab.url:
+            return ""
+        parts = urlsplit(self.tab.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def anchor(self) -> str:
+        return repr(self.state_view())
+
+    def render_text(self) -> str:
+        return self.observation_text() if self.tab is not None else ""
+
+    def render(self) -> Any:
+        if self.render_mode == "rgb_array":
+            return self.screenshot()
+        return super().render()
+
+    def screenshot(self) -> np.ndarray:
+        """The page as an ``(height, width, 3)`` uint8 array (needs Pillow: ``pip install 'densegym[web]'``)."""
+        try:
+            from PIL import Image
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("render_mode='rgb_array' needs Pillow: pip install 'densegym[web]'") from exc
+        import io
+
+        if self.tab is None:
+            raise RuntimeError("no page yet: call reset() first")
+        with Image.open(io.BytesIO(self.tab.screenshot())) as img:
+            return np.asarray(img.convert("RGB"))
+
+    def close(self) -> None:
+        self._end_episode()
+        super().close()
+
+    def random_action(self, rng: np.random.Generator) -> str:
+        bids = _BID.findall(self.tab.tree) if self.tab is not None else []
+        kind = rng.choice(["click", "click", "click", "fill", "select", "press", "scroll", "back", "goto", "junk"])
+        bid = str(rng.choice(bids)) if bids else "0"
+        if kind == "click":
+            act = f'click("{bid}")'
+        elif kind == "fill":
+            act = f'fill("{bid}", "{rng.choice(["tea", "red shoes", "", "x" * 50])}")'
+        elif kind == "select":
+            act = f'select_option("{bid}", "{rng.choice(["beauty", "$25", "vegan", "nope"])}")'
+        elif kind == "press":
+            act = f'press("{bid}", "{rng.choice(["Enter", "Tab", "Escape"])}")'
+        elif kind == "scroll":
+            act = f"scroll(0, {int(rng.integers(-500, 500))})"
+        elif kind == "back":
+            act = "go_back()"
+        elif kind == "goto":
+            act = f'goto("{rng.choice(["/", "/cart", "/search?q=tea", "http://example.com/", "/checkout", "/forms"])}")'
+        else:
+            act = rng.choice(["click(", "fill(1)", "teleport()", "click('99999')", ""])
+        return f"<action>{act}</action>"
+
+    def context_pages(self) -> list[str]:
+        """The URLs of the episode's open pages (one: pop-ups are closed)."""
+        return [p.url for p in self.tab.context.pages] if self.tab is not None and self.tab.context else []
+
+    def _click(self, selector: str) -> str | None:
+        """``click("bid")`` of the first element matching a CSS selector, None when there is none."""
+        bid = self.tab.bid_of(selector)
+        return f'click("{bid}")' if bid is not None else None
+
+class WebShopEnv(BrowserEnv):
     """Buy what an instruction asks for in a web shop, in a real browser (Chromium through Playwright).
 
     ## Description
@@ -143,34 +308,15 @@ class WebShopEnv(TextEnv):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-    has_oracle = True
-    default_max_turns = 30
+    start_path = "/"
+    stop_message = "You stopped without placing an order."
 
-    def __init__(self, catalog_seed: int = 0, catalog_size: int = 1200, action_timeout_s: float = 5.0,
-                 step_timeout_s: float = 15.0, lab: bool = False, **kwargs: Any):
+    def __init__(self, catalog_seed: int = 0, catalog_size: int = 1200, **kwargs: Any):
         self.catalog_seed, self.catalog_size = int(catalog_seed), int(catalog_size)
         if self.catalog_size < 10:
             raise ValueError(f"catalog_size must be at least 10, got {catalog_size}")
-        self.action_timeout_s, self.step_timeout_s, self.lab = float(action_timeout_s), float(step_timeout_s), bool(lab)
-        kwargs.setdefault("max_observation_chars", 32_768)
-        super().__init__(**kwargs)
+        super().__init__(server_catalog=(self.catalog_seed, self.catalog_size), **kwargs)
         self.catalog = generate(self.catalog_seed, self.catalog_size)
-        self.goal: ShopGoal | None = None
-        self.tab: Tab | None = None
-        self.server: AppServer | None = None
-        self.sid: str | None = None
-        self._state: dict = {}
-        self._error: str | None = None
-        self._ended = False
-
-    # ---- tasks -----------------------------------------------------------------------------------------------
-    def default_rewards(self) -> RewardSet:
-        return RewardSet({
-            "subgoals": (progress_reward(lambda v: v.progress), 1.0),
-            "format": (format_reward(), 0.1),
-            "outcome": (outcome_reward(), 1.0),
-        })
 
     def sample_task(self, rng: np.random.Generator) -> ShopGoal:
         return make_goal(self.catalog, int(rng.integers(0, 10**6)))
@@ -189,79 +335,22 @@ class WebShopEnv(TextEnv):
     def task_id(self, task: ShopGoal) -> str:
         return task.task_id
 
-    # ---- the episode -----------------------------------------------------------------------------------------
-    def _end_episode(self) -> None:
-        if self.tab is not None:
-            self.tab.close()
-            self.tab = None
-        if self.server is not None and self.sid is not None:
-            self.server.end_session(self.sid)
-        self.sid = None
-
-    def start(self, task: ShopGoal) -> str:
-        self._end_episode()
-        self.goal = task
-        self.server = app_server(self.catalog_seed, self.catalog_size, self.lab)
-        host = browser_host()
-        self.sid = self.server.new_session()
-        self.tab = Tab(host, self.server.origin, {"dg_sid": self.sid}, self.action_timeout_s, self.step_timeout_s)
-        self.tab.open("/")
-        self._state = self.server.state(self.sid)
-        self._error, self._ended = None, False
+    def intro(self, task: ShopGoal) -> str:
         return (f"You are shopping on a website in a web browser.\nInstruction: {task.instruction}\n"
                 "Find a product that matches, choose its options, add it to the cart and place the order; the "
-                "episode ends when an order is placed.\n" + A.ACTION_HELP + "\n\n" + self.observation_text())
+                "episode ends when an order is placed.")
 
-    def observation_text(self) -> str:
-        tab = self.tab
-        events = "".join(f"\nNote: {e}" for e in tab.events[:8])
-        return (f"URL: {tab.url}\nTitle: {tab.title}\nLast action error: {self._error or 'none'}{events}\n"
-                f"Accessibility tree:\n{tab.tree}")
-
-    def action_help(self) -> str:
-        return A.ACTION_HELP
-
-    def parse_action(self, text: str) -> A.Action:
-        body = extract_tag(text, self.action_tag)
-        if body is None:
-            raise ActionError("no <action>...</action> block")
-        return A.parse(body)
-
-    def apply_action(self, action: A.Action) -> StepOutcome:
-        tab = self.tab
-        if action.name == "stop":
-            return StepOutcome("You stopped without placing an order.", terminated=True, success=False, outcome=0.0)
-        if action.name == "send_msg_to_user":
-            self._error = None
-            return StepOutcome(f"Message sent: {action.args[0][:200]!r}\n\n" + self.observation_text())
-        tab.check(action)
-        orders_before = len(self._state.get("orders", ()))
-        self._error = tab.act(action)
-        self._state = self.server.state(self.sid)
-        obs = self.observation_text()
-        info: dict[str, Any] = {"url_path": self._path()}
-        if self._error is not None:
-            info.update(action_valid=False, action_error=self._error)
-        orders = self._state.get("orders", ())
-        if len(orders) > orders_before:
+    def finished(self, before: dict, after: dict) -> tuple[str, float] | None:
+        orders = after.get("orders", ())
+        if len(orders) > len(before.get("orders", ())):
             result = order_score(self.goal, self.catalog, orders[-1])
-            return StepOutcome(f"Order placed (score {result:.2f}).\n\n" + obs, terminated=True,
-                               success=result >= 1.0, outcome=result, info=info)
-        return StepOutcome(obs, info=info)
-
-    def _path(self) -> str:
-        if self.tab is None or not self.tab.url:
-            return ""
-        parts = urlsplit(self.tab.url)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+            return f"Order placed (score {result:.2f}).", result
+        return None
 
     def state_view(self) -> ShopView:
         cps = checkpoints(self.goal, self.catalog, self._state) if self.goal else dict.fromkeys(CHECKPOINTS, False)
         cart = tuple((int(i["pid"]), tuple(sorted(i["options"].items()))) for i in self._state.get("cart", ()))
         return ShopView(self._path(), *(cps[c] for c in CHECKPOINTS), cart, len(self._state.get("orders", ())))
-
-    def anchor(self) -> str:
-        return repr(self.state_view())
 
     def privileged(self) -> dict[str, Any] | None:
         if self.goal is None:
@@ -269,54 +358,6 @@ class WebShopEnv(TextEnv):
         view = self.state_view()
         return {"target": self.goal.target, "checkpoints": {c: getattr(view, c) for c in CHECKPOINTS},
                 "matching": [p.pid for p in self.catalog.products if matches(self.goal, p)][:50]}
-
-    def render_text(self) -> str:
-        return self.observation_text() if self.tab is not None else ""
-
-    def render(self) -> Any:
-        if self.render_mode == "rgb_array":
-            return self.screenshot()
-        return super().render()
-
-    def screenshot(self) -> np.ndarray:
-        """The page as an ``(height, width, 3)`` uint8 array (needs Pillow: ``pip install 'densegym[web]'``)."""
-        try:
-            from PIL import Image
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("render_mode='rgb_array' needs Pillow: pip install 'densegym[web]'") from exc
-        import io
-
-        if self.tab is None:
-            raise RuntimeError("no page yet: call reset() first")
-        with Image.open(io.BytesIO(self.tab.screenshot())) as img:
-            return np.asarray(img.convert("RGB"))
-
-    def close(self) -> None:
-        self._end_episode()
-        super().close()
-
-    # ---- baselines -------------------------------------------------------------------------------------------
-    def random_action(self, rng: np.random.Generator) -> str:
-        bids = _BID.findall(self.tab.tree) if self.tab is not None else []
-        kind = rng.choice(["click", "click", "click", "fill", "select", "press", "scroll", "back", "goto", "junk"])
-        bid = str(rng.choice(bids)) if bids else "0"
-        if kind == "click":
-            act = f'click("{bid}")'
-        elif kind == "fill":
-            act = f'fill("{bid}", "{rng.choice(["tea", "red shoes", "", "x" * 50])}")'
-        elif kind == "select":
-            act = f'select_option("{bid}", "{rng.choice(["beauty", "$25", "vegan", "nope"])}")'
-        elif kind == "press":
-            act = f'press("{bid}", "{rng.choice(["Enter", "Tab", "Escape"])}")'
-        elif kind == "scroll":
-            act = f"scroll(0, {int(rng.integers(-500, 500))})"
-        elif kind == "back":
-            act = "go_back()"
-        elif kind == "goto":
-            act = f'goto("{rng.choice(["/", "/cart", "/search?q=tea", "http://example.com/", "/checkout"])}")'
-        else:
-            act = rng.choice(["click(", "fill(1)", "teleport()", "click('99999')", ""])
-        return f"<action>{act}</action>"
 
     def oracle_action(self) -> str:
         return f"<action>{self._oracle()}</action>"
@@ -329,10 +370,7 @@ class WebShopEnv(TextEnv):
             p = catalog.get(item["pid"])
             return p is not None and matches(goal, p) and all(item["options"].get(a) == v for a, v in goal.options)
 
-        def click(selector: str) -> str | None:
-            bid = tab.bid_of(selector)
-            return f'click("{bid}")' if bid is not None else None
-
+        click = self._click
         home = click("#nav-home") or 'goto("/")'
         cart = self._state.get("cart", [])
         bad = [i for i, item in enumerate(cart) if not good_item(item)]
@@ -371,10 +409,6 @@ class WebShopEnv(TextEnv):
                 label = next((f"${c}" for c in PRICE_CAPS if str(c) == value), "Any price") if sel == "#filter-price" else value
                 return f'select_option("{bid}", "{label}")'
         return click("#search-go") or home
-
-    def context_pages(self) -> list[str]:
-        """The URLs of the episode's open pages (one: pop-ups are closed)."""
-        return [p.url for p in self.tab.context.pages] if self.tab is not None and self.tab.context else []
 
     def _pids_on_page(self) -> list[int]:
         tab = self.tab

@@ -32,14 +32,14 @@ def need_browser():
 
 @pytest.fixture
 def make_env(need_browser):
-    """``make_env(**kwargs)``: a WebShopEnv (a small catalog by default), closed after the test."""
-    from densegym.envs.web import WebShopEnv
+    """``make_env(forms=False, **kwargs)``: a WebShopEnv (a WebFormsEnv with ``forms=True``), closed after the
+    test."""
+    from densegym.envs.web import WebFormsEnv, WebShopEnv
 
     made = []
 
-    def make(**kwargs):
-        kwargs.setdefault("catalog_size", 1200)
-        env = WebShopEnv(**kwargs)
+    def make(forms: bool = False, **kwargs):
+        env = WebFormsEnv(**kwargs) if forms else WebShopEnv(**kwargs)
         made.append(env)
         return env
 
