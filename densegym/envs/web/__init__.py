@@ -18,6 +18,7 @@ from densegym.envs.web.env import BrowserEnv, WebShopEnv, close_shared
 from densegym.envs.web.forms import SCHEMAS, FormGoal, make_form_goal
 from densegym.envs.web.forms_env import WebFormsEnv
 from densegym.envs.web.server import AppServer
+from densegym.envs.web.webtask import PageView, WebTask, WebTaskEnv
 
 __all__ = [
     "Action",
@@ -26,12 +27,15 @@ __all__ = [
     "BrowserHost",
     "Catalog",
     "FormGoal",
+    "PageView",
     "Product",
     "SCHEMAS",
     "ShopGoal",
     "Tab",
     "WebFormsEnv",
     "WebShopEnv",
+    "WebTask",
+    "WebTaskEnv",
     "chromium_path",
     "close_shared",
     "generate",

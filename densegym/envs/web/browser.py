@@ -206,8 +206,9 @@ class Tab:
     """One episode's browser context and page on an app at ``origin`` with session cookie ``sid``."""
 
     def __init__(self, host: BrowserHost, origin: str, cookies: dict[str, str], action_timeout_s: float = 5.0,
-                 step_timeout_s: float = 15.0, viewport: tuple[int, int] = (1280, 720)):
+                 step_timeout_s: float = 15.0, viewport: tuple[int, int] = (1280, 720), guard_proxy: bool = True):
         self.host, self.origin, self.cookies = host, origin.rstrip("/"), dict(cookies)
+        self.guard_proxy = guard_proxy  # the origin is a bundled app that refuses to proxy elsewhere (app.OriginGuard)
         self.action_ms = int(action_timeout_s * 1000)
         self.step_timeout_s = float(step_timeout_s)
         self.viewport = viewport
@@ -226,13 +227,15 @@ class Tab:
 
     async def _new_context(self) -> None:
         browser = self.host.browser
+        # with a bundled app, every connection goes to the app itself, loopback too (no implicit bypass): the app
+        # refuses anything that is not itself (app.OriginGuard); route interception below applies in every case
+        proxy = {"proxy": {"server": self.origin, "bypass": "<-loopback>"}} if self.guard_proxy else {}
         self.context = await browser.new_context(
             viewport={"width": self.viewport[0], "height": self.viewport[1]}, accept_downloads=False,
-            service_workers="block", java_script_enabled=True, locale="en-US", timezone_id="UTC",
-            # every connection goes to the app itself, loopback too (no implicit bypass): see app.OriginGuard
-            proxy={"server": self.origin, "bypass": "<-loopback>"})
+            service_workers="block", java_script_enabled=True, locale="en-US", timezone_id="UTC", **proxy)
         self.context.set_default_timeout(self.action_ms)
-        await self.context.add_cookies([{"name": k, "value": v, "url": self.origin} for k, v in self.cookies.items()])
+        if self.cookies:
+            await self.context.add_cookies([{"name": k, "value": v, "url": self.origin} for k, v in self.cookies.items()])
         await self.context.route("**/*", self._route)
         try:
             await self.context.route_web_socket("**/*", self._web_socket)
@@ -458,6 +461,10 @@ class Tab:
             return await loc.first.input_value()
 
         return self.host.run(read(), self.step_timeout_s)
+
+    def content(self) -> str:
+        """The page's HTML as it is now."""
+        return self.host.run(self.page.content(), self.step_timeout_s)
 
     def screenshot(self) -> bytes:
         return self.host.run(self.page.screenshot(type="png"), self.step_timeout_s)

@@ -134,6 +134,10 @@ class BrowserEnv(TextEnv):
         task (an order placed, a form submitted), else None."""
         raise NotImplementedError
 
+    def read_state(self) -> dict:
+        """The app's server-side state of this episode (the session's, for the bundled apps)."""
+        return self.server.state(self.sid)
+
     # ---- the episode -------------------------------------------------------------------------------------------
     def _end_episode(self) -> None:
         if self.tab is not None:
@@ -151,7 +155,7 @@ class BrowserEnv(TextEnv):
         self.sid = self.server.new_session()
         self.tab = Tab(host, self.server.origin, {"dg_sid": self.sid}, self.action_timeout_s, self.step_timeout_s)
         self.tab.open(self.start_path)
-        self._state = self.server.state(self.sid)
+        self._state = self.read_state()
         self._error = None
         return self.intro(task) + "\n" + A.ACTION_HELP + "\n\n" + self.observation_text()
 
@@ -180,7 +184,7 @@ class BrowserEnv(TextEnv):
         tab.check(action)
         before = self._state
         self._error = tab.act(action)
-        self._state = self.server.state(self.sid)
+        self._state = self.read_state()
         obs = self.observation_text()
         info: dict[str, Any] = {"url_path": self._path()}
         if self._error is not None:
