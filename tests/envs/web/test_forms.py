@@ -95,3 +95,27 @@ def test_concurrent_form_sessions_are_separate(make_forms):
         a.step(a.oracle_action())
     assert a._form()["draft"] and b._form()["draft"] == {}
     assert b.state_view() != a.state_view()
+
+
+def test_forms_random_actions_never_crash_and_same_seed_same_rewards(make_forms):
+    import numpy as np
+
+    env = make_forms()
+    rng = np.random.default_rng(1)
+    env.reset(seed=3)
+    for _ in range(12):
+        obs, reward, terminated, truncated, info = env.step(env.random_action(rng))
+        assert isinstance(obs, str) and np.isfinite(reward)
+        if terminated or truncated:
+            break
+    runs = []
+    for _ in range(2):
+        env.reset(seed=8)
+        rewards = []
+        for _ in range(40):
+            _, reward, terminated, truncated, info = env.step(env.oracle_action())
+            rewards.append((reward, info["anchor"]))
+            if terminated or truncated:
+                break
+        runs.append(rewards)
+    assert runs[0] == runs[1] and info["outcome"] == 1.0
