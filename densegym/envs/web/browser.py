@@ -83,6 +83,8 @@ class BrowserHost:
     def run(self, coro: Awaitable, timeout_s: float) -> Any:
         """Run ``coro`` on the browser's loop and wait for it (``TimeoutError`` past ``timeout_s``)."""
         if not self.thread.is_alive():
+            if hasattr(coro, "close"):
+                coro.close()  # never scheduled: no "never awaited" warning
             raise RuntimeError("the browser host is closed")
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:

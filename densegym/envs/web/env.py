@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from densegym import resources
-from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag
+from densegym.envs.base import ActionError, StepOutcome, TextEnv, extract_tag, squash
 from densegym.envs.web import actions as A
 from densegym.envs.web.browser import BrowserHost, Tab
 from densegym.envs.web.catalog import PRICE_CAPS, Catalog, ShopGoal, generate, make_goal, matches, parse_task_id, score
@@ -159,6 +159,20 @@ class BrowserEnv(TextEnv):
         self._error = None
         return self.intro(task) + "\n" + A.ACTION_HELP + "\n\n" + self.observation_text()
 
+    def _reopen(self, note: str | None) -> None:
+        """A new context in a new browser (the server-side session is kept) at the last page that worked."""
+        old = self.tab
+        try:
+            old.close()
+        except Exception:
+            pass
+        self.tab = Tab(browser_host(), old.origin, old.cookies, self.action_timeout_s, self.step_timeout_s,
+                       guard_proxy=old.guard_proxy)
+        parts = urlsplit(old.last_good_url)
+        self.tab.open((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        if note:
+            self.tab.events.append(note)
+
     def observation_text(self) -> str:
         tab = self.tab
         events = "".join(f"\nNote: {e}" for e in tab.events[:8])
@@ -181,9 +195,20 @@ class BrowserEnv(TextEnv):
         if action.name == "send_msg_to_user":
             self._error = None
             return StepOutcome(f"Message sent: {action.args[0][:200]!r}\n\n" + self.observation_text())
+        if not tab.host.connected:  # the browser died (crashed, killed) since the last step
+            self._reopen("the browser had stopped; a new one was started")
+            tab = self.tab
         tab.check(action)
         before = self._state
-        self._error = tab.act(action)
+        try:
+            self._error = tab.act(action)
+        except Exception as exc:
+            if tab.host.connected:
+                raise
+            self._error = squash(str(exc), 120)
+        if not tab.host.connected:  # it died during the action: Playwright's errors say little more
+            self._error = f"the browser stopped during the action ({self._error}); a new one was started"
+            self._reopen(None)
         self._state = self.read_state()
         obs = self.observation_text()
         info: dict[str, Any] = {"url_path": self._path()}

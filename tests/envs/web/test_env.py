@@ -153,3 +153,27 @@ def test_rgb_array_is_a_screenshot_of_the_page(make_env):
     frame = env.render()
     assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
     assert frame.min() < 100 and frame.max() > 200  # text on a white page, not a blank frame
+
+
+def test_a_browser_that_dies_is_replaced_and_the_episode_goes_on(make_env):
+    import os
+    import signal
+
+    from densegym.envs.web.env import browser_host
+
+    env = make_env()
+    env.reset(seed=6)
+    for _ in range(5):  # into the search results, with the session's state on the server
+        env.step(env.oracle_action())
+    assert env._state["searches"]
+    old = browser_host()
+    for group in old.process_groups:
+        os.killpg(group, signal.SIGKILL)
+    obs, _, _, _, info = env.step('<action>scroll(0, 100)</action>')
+    assert "browser" in obs and browser_host() is not old and browser_host().connected
+    assert env._state["searches"]  # the session survived
+    for _ in range(30):
+        obs, _, terminated, truncated, info = env.step(env.oracle_action())
+        if terminated or truncated:
+            break
+    assert info["outcome"] == 1.0
