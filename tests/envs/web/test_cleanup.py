@@ -94,3 +94,49 @@ def test_no_process_remains(need_browser, tmp_path, how):
     finally:
         child.kill()
         child.wait(10)
+
+
+def descendants(root: int) -> dict[int, bytes]:
+    """Live processes under ``root`` (by parent links), with their command lines."""
+    parents, cmdlines = {}, {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdlines[int(entry)] = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue
+    out = {}
+    for pid in parents:
+        ancestor, hops = parents.get(pid, 0), 0
+        while ancestor > 1 and ancestor != root and hops < 64:
+            ancestor, hops = parents.get(ancestor, 0), hops + 1
+        if ancestor == root and alive(pid):
+            out[pid] = cmdlines.get(pid, b"")
+    return out
+
+
+def test_a_killed_pool_worker_and_a_closed_pool_leave_nothing(need_browser):
+    """Real EnvPool workers: SIGKILL one (its browser, driver and server go), then close the pool (the same)."""
+    from densegym.envpool import EnvFailure, EnvPool
+    from densegym.envs.web import WebShopEnv
+
+    pool = EnvPool(WebShopEnv, num_envs=1, num_workers=1, step_timeout=60)
+    restarted: dict[int, bytes] = {}
+    try:
+        assert not isinstance(pool.reset({0: (0, None, 0)})[0], EnvFailure)
+        worker = pool.worker_pids[0]
+        started = descendants(worker)
+        assert any(b"--densegym-web=" in c for c in started.values())  # the browser
+        assert any(b"densegym.envs.web.server" in c for c in started.values())  # the app server
+        os.kill(worker, signal.SIGKILL)
+        result = pool.step({0: "<action>noop()</action>"})[0]
+        assert isinstance(result, EnvFailure)
+        assert wait_gone(list(started)) == []
+        assert not isinstance(pool.reset({0: (1, None, 0)})[0], EnvFailure)  # a new worker, a new browser
+        restarted = descendants(pool.worker_pids[0])
+        assert any(b"--densegym-web=" in c for c in restarted.values())
+    finally:
+        pool.close()
+    assert wait_gone(list(restarted)) == []
