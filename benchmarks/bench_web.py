@@ -18,21 +18,19 @@ from the action to the next observation.
   e.g. a venv made with ``pip install -r benchmarks/requirements-web.txt``; without one the peer is reported
   as missing.
 
-Figures: reset and step latency (median and mean, ms), memory per env (the proportional resident memory (PSS) of
-the process tree: the Python process, the Playwright driver, the browser and the app server, with one env and with four,
-divided per env), and episodes per second with 8 envs on 2 workers (densegym: ``EnvPool`` with the scripted
-actions; BrowserGym's counterpart is not measured yet).
+Figures: reset and step latency (median and mean, ms), memory per env (the proportional resident memory (PSS)
+of the process tree: the Python process, the Playwright driver, the browser and the app server, with one env
+and with four, divided per env), and episodes per second with 8 envs on 2 workers (densegym: ``EnvPool`` with the scripted
+actions; BrowserGym with ``slow_mo`` 0: 2 processes with 4 envs each, stepped in turn, as it has no pool).
 
-Measured on 2 shared cores (x86_64, Chromium 156; ``--tasks 4``, 36 steps a side; densegym on Playwright 1.65,
-BrowserGym 0.14.3 on its Playwright 1.44):
+Measured on 2 shared cores in one run (x86_64, Chromium 156; ``--tasks 4``, 36 steps a side; densegym on
+Playwright 1.65, BrowserGym 0.14.3 on its Playwright 1.44):
 
-| | reset (median) | step (median) | memory per added env (PSS) |
-|---|---|---|---|
-| densegym WebShop-v0 | 662 ms | 183 ms | 69 MB |
-| BrowserGym, slow_mo 0 | 2,408 ms (3.6x) | 858 ms (4.7x) | 318 MB (4.6x) |
-| BrowserGym, defaults (slow_mo 1000) | 3,599 ms (5.4x) | 1,857 ms (10.1x) | |
-
-densegym's ``EnvPool`` with 8 envs on 2 workers: 16 scripted episodes in 32.5 s (0.49 episodes/s).
+| | reset (median) | step (median) | memory per added env (PSS) | 8 envs on 2 workers |
+|---|---|---|---|---|
+| densegym WebShop-v0 | 413 ms | 183 ms | 60 MB | 0.554 episodes/s |
+| BrowserGym, slow_mo 0 | 2,296 ms (5.6x) | 881 ms (4.8x) | 320 MB (5.3x) | 0.165 episodes/s (3.4x) |
+| BrowserGym, defaults (slow_mo 1000) | 2,745 ms (6.7x) | 1,822 ms (10.0x) | | |
 """
 
 from __future__ import annotations
@@ -197,7 +195,8 @@ class _ScriptedShop(_Base):  # type: ignore[misc, valid-type]
 # ---- BrowserGym (runs in its own interpreter) ------------------------------------------------------------------
 
 
-def browsergym_side(plans: list[dict], slow_mo: int | None, memory: bool) -> dict:
+def _browsergym_factory(slow_mo: int | None = 0):
+    """``(make(goal) -> BrowserEnv, the app server)``: BrowserGym's env on densegym's shop."""
     from browsergym.core.env import BrowserEnv
     from browsergym.core.task import AbstractBrowserTask
 
@@ -239,6 +238,11 @@ def browsergym_side(plans: list[dict], slow_mo: int | None, memory: bool) -> dic
     def make(goal: str):
         return BrowserEnv(task_entrypoint=ShopTask, task_kwargs={"goal": goal}, headless=True, slow_mo=slow_mo)
 
+    return make, server
+
+
+def browsergym_side(plans: list[dict], slow_mo: int | None, memory: bool) -> dict:
+    make, server = _browsergym_factory(slow_mo)
     resets, steps, solved = [], [], 0
     env = make(plans[0]["goal"])
     for plan in plans:
@@ -270,8 +274,63 @@ def browsergym_side(plans: list[dict], slow_mo: int | None, memory: bool) -> dic
     return out
 
 
-def _peer(python: str, plans: list[dict], slow_mo: int | None, memory: bool) -> dict:
-    cmd = [python, "-m", "benchmarks.bench_web", "--side", "browsergym", "--plans", json.dumps(plans),
+def _browsergym_worker(plans: list[dict], episodes: int, queue) -> None:
+    """One worker of the peer's throughput run: 4 envs stepped in turn, ``episodes`` episodes in all."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        queue.put(_browsergym_round_robin(plans, episodes))
+
+
+def _browsergym_round_robin(plans: list[dict], episodes: int) -> int:
+    from browsergym.core.env import BrowserEnv
+
+    make, _server = _browsergym_factory()
+    envs: list[BrowserEnv] = [make(plans[0]["goal"]) for _ in range(4)]
+    todo = [plans[i % len(plans)] for i in range(episodes)]
+    active: list[list] = []  # [env, plan, step index]
+    solved = 0
+    while todo or active:
+        while todo and len(active) < len(envs):
+            env = next(e for e in envs if all(a[0] is not e for a in active))
+            plan = todo.pop()
+            env.task_kwargs = {"goal": plan["goal"]}
+            env.reset(seed=plan["seed"])
+            active.append([env, plan, 0])
+        for slot in list(active):
+            env, plan, i = slot
+            kind, selector, arg = plan["steps"][i]
+            env.step(action_text(kind, env.page.locator(selector).first.get_attribute("bid"), arg))
+            slot[2] += 1
+            if slot[2] == len(plan["steps"]):
+                solved += "/order/" in env.page.url
+                active.remove(slot)
+    for env in envs:
+        env.close()
+    _server.close()
+    return solved
+
+
+def browsergym_pool(plans: list[dict], episodes: int) -> dict:
+    """8 BrowserGym envs (slow_mo 0) on 2 processes, 4 each, stepped in turn."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    t = time.perf_counter()
+    workers = [ctx.Process(target=_browsergym_worker, args=(plans, episodes // 2, queue)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    solved = sum(queue.get(timeout=3600) for _ in workers)
+    wall = time.perf_counter() - t
+    for w in workers:
+        w.join(60)
+    return {"episodes": solved, "seconds": round(wall, 2), "episodes_per_s": round(solved / wall, 3)}
+
+
+def _peer(python: str, plans: list[dict], slow_mo: int | None, memory: bool, side: str = "browsergym") -> dict:
+    cmd = [python, "-m", "benchmarks.bench_web", "--side", side, "--plans", json.dumps(plans),
            "--slow-mo", "default" if slow_mo is None else str(slow_mo)] + (["--memory"] if memory else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
     if proc.returncode != 0:
@@ -285,12 +344,15 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=6)
     parser.add_argument("--peer-python", default=os.environ.get("BENCH_WEB_PEER_PYTHON"))
     parser.add_argument("--json")
-    parser.add_argument("--side", choices=["browsergym"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=["browsergym", "browsergym-pool"], help=argparse.SUPPRESS)
     parser.add_argument("--plans", help=argparse.SUPPRESS)
     parser.add_argument("--slow-mo", help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-pool", action="store_true", help="skip the 8-env throughput figure")
     args = parser.parse_args()
+    if args.side == "browsergym-pool":
+        print(json.dumps(browsergym_pool(json.loads(args.plans), 16)))
+        return
     if args.side == "browsergym":
         slow_mo = None if args.slow_mo == "default" else int(args.slow_mo)
         print(json.dumps(browsergym_side(json.loads(args.plans), slow_mo, args.memory)))
@@ -308,6 +370,8 @@ def main() -> None:
         results["browsergym"] = {"error": "not run: give --peer-python (a venv with browsergym-core)"}
     if not args.no_pool and not args.quick:
         results["densegym_pool_8_envs_2_workers"] = densegym_pool(plans, 16)
+        if args.peer_python:
+            results["browsergym_slow_mo_0_8_envs_2_workers"] = _peer(args.peer_python, plans, 0, False, "browsergym-pool")
     d = results["densegym"]
     for name in ("browsergym_slow_mo_0", "browsergym_default"):
         peer = results.get(name, {})
@@ -318,6 +382,9 @@ def main() -> None:
             if "memory_mb_each_more_env" in peer:
                 results[f"ratio_{name}"]["memory_each_more_env"] = round(
                     peer["memory_mb_each_more_env"] / max(d["memory_mb_each_more_env"], 1e-9), 1)
+    pool, peer_pool = results.get("densegym_pool_8_envs_2_workers"), results.get("browsergym_slow_mo_0_8_envs_2_workers")
+    if pool and peer_pool and peer_pool.get("episodes_per_s"):
+        results["ratio_pool_episodes_per_s"] = round(pool["episodes_per_s"] / peer_pool["episodes_per_s"], 1)
     print(json.dumps(results, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
