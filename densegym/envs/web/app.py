@@ -427,6 +427,9 @@ def lab_routes() -> list[Route]:
     async def loop_on_load(request: Request) -> Response:
         return lab_page("Lab - hang", "<p>hanging</p><script>for(;;){}</script>")
 
+    async def later(request: Request) -> Response:  # loops a moment after it has loaded
+        return lab_page("Lab - later", "<button id=ok>OK</button><script>setTimeout(() => { for(;;){} }, 300)</script>")
+
     async def dialogs(request: Request) -> Response:
         return lab_page("Lab - dialogs", "<button id=alert onclick=\"alert('hello from the page')\">Alert</button>"
                         "<button id=confirm onclick=\"document.title = confirm('sure?') ? 'yes' : 'no'\">Confirm</button>"
@@ -440,4 +443,4 @@ def lab_routes() -> list[Route]:
 
     return [Route("/lab/fetch", fetch), Route("/lab/iframe", iframe), Route("/lab/redirect", redirect),
             Route("/lab/popup", popup), Route("/lab/form", form), Route("/lab/loop", loop),
-            Route("/lab/hang", loop_on_load), Route("/lab/dialogs", dialogs), Route("/lab/file", file)]
+            Route("/lab/hang", loop_on_load), Route("/lab/later", later), Route("/lab/dialogs", dialogs), Route("/lab/file", file)]

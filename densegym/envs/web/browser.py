@@ -322,7 +322,9 @@ class Tab:
         elif action.args and action.name in ("click", "hover", "fill", "select_option", "press"):
             bid = action.args[0]
             try:
-                count = self.host.run(self.page.locator(f'[data-bid="{bid}"]').count(), self.step_timeout_s)
+                count = self.host.run(self.page.locator(f'[data-bid="{bid}"]').count(), min(2.0, self.step_timeout_s))
+            except TimeoutError:
+                return  # the page does not answer: the action will time out and the page be reopened
             except Exception:
                 count = 0
             if count == 0:

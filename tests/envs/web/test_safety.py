@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from urllib.parse import quote
 
 import pytest
@@ -94,6 +95,11 @@ def test_a_looping_page_times_out_and_the_env_stays_usable(lab_env):
     obs, info = step(env, 'goto("/lab/loop")')
     obs, info = step(env, f'click("{env.tab.bid_of("#spin")}")')
     assert "did not respond" in info["action_error"]
+    obs, info = step(env, 'goto("/lab/later")')  # it starts looping 300 ms after it has loaded
+    assert info["action_valid"] and env.tab.title == "Lab - later"
+    time.sleep(0.5)  # not a timing assertion: the page is hung by the time the next action comes
+    obs, info = step(env, 'click("1")')
+    assert "did not respond within 4 s" in info["action_error"]
     obs, info = step(env, 'goto("/cart")')
     assert info["action_valid"] and "Your cart is empty" in obs
     for _ in range(30):  # and the task can still be solved
