@@ -13,8 +13,21 @@ from tests.helpers import require
 INSTALL = "apt-get install chromium (Debian) and pip install 'densegym[web]'"
 
 
+def web_extra_available() -> bool:
+    try:
+        return all(importlib.util.find_spec(m) for m in ("playwright", "starlette", "uvicorn"))
+    except (ImportError, ValueError):
+        return False
+
+
+def need_web_extra() -> None:
+    """At the top of a test module that imports densegym.envs.web: skipped without the extra (a failure under
+    CI=true), instead of an ImportError at collection."""
+    require(web_extra_available(), "the web extra (Playwright, Starlette, uvicorn)", "pip install 'densegym[web]'")
+
+
 def web_available() -> bool:
-    if not all(importlib.util.find_spec(m) for m in ("playwright", "starlette", "uvicorn")):
+    if not web_extra_available():
         return False
     from densegym.envs.web.browser import chromium_path
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from densegym.envs.base import ActionError
-from densegym.envs.web.actions import Action, parse
+from tests.envs.web.conftest import need_web_extra
+
+need_web_extra()
+
+from densegym.envs.base import ActionError  # noqa: E402
+from densegym.envs.web.actions import Action, parse  # noqa: E402
 
 
 @pytest.mark.parametrize("text, expected", [

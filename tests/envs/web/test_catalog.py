@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from densegym.envs.web.catalog import generate, make_goal, matches, parse_task_id, score
+from tests.envs.web.conftest import need_web_extra
+
+need_web_extra()
+
+from densegym.envs.web.catalog import generate, make_goal, matches, parse_task_id, score  # noqa: E402
 
 
 def test_catalog_is_large_and_seeded():

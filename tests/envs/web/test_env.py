@@ -9,7 +9,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from densegym.envs.web.env import CHECKPOINTS
+from tests.envs.web.conftest import need_web_extra
+
+need_web_extra()
+
+from densegym.envs.web.env import CHECKPOINTS  # noqa: E402
 
 
 def play_oracle(env, seed, max_steps=30):

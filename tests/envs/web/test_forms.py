@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from densegym.envs.web.forms import SCHEMAS, form_score, make_form_goal, parse_form_task_id, validate
+from tests.envs.web.conftest import need_web_extra
+
+need_web_extra()
+
+from densegym.envs.web.forms import SCHEMAS, form_score, make_form_goal, parse_form_task_id, validate  # noqa: E402
 
 
 def test_every_goal_passes_the_server_validation():
