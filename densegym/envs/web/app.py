@@ -396,14 +396,17 @@ def lab_routes() -> list[Route]:
     def lab_page(title: str, body: str) -> HTMLResponse:
         return HTMLResponse(f"<!doctype html><html><head><title>{_E(title)}</title></head><body>{body}</body></html>")
 
-    async def fetch(request: Request) -> Response:  # a script that sends requests elsewhere as the page loads
+    async def fetch(request: Request) -> Response:  # scripts, images, styles, beacons, preconnects, web sockets, SSE
         to = target(request)
         return lab_page("Lab - fetch", f"<p>fetching</p><script>const to = {to};"
                         "fetch(to).catch(() => {}); fetch(to, {method: 'POST', body: 'x', mode: 'no-cors'}).catch(() => {});"
                         "new Image().src = to + '?img'; const s = document.createElement('script'); s.src = to + '?js';"
                         "document.head.appendChild(s); try { navigator.sendBeacon(to + '?beacon', 'x'); } catch (e) {}"
                         "const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = to + '?css';"
-                        "document.head.appendChild(l);</script>")
+                        "document.head.appendChild(l); const p = document.createElement('link'); p.rel = 'preconnect';"
+                        "p.href = to; document.head.appendChild(p);"
+                        "try { new WebSocket(to.replace('http', 'ws') + '?ws'); } catch (e) {}"
+                        "try { new EventSource(to + '?sse'); } catch (e) {}</script>")
 
     async def iframe(request: Request) -> Response:
         to = _E(json.loads(target(request)), quote=True)

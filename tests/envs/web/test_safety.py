@@ -1,4 +1,5 @@
-"""Hostile pages (served by the app's lab routes) against the env's browser: nothing reaches another origin,
+"""Hostile pages (served by the app's lab routes) against the env's browser: nothing reaches another origin (scripts'
+fetches, images, styles, beacons, preconnects, web sockets, server-sent events, iframes, redirects, pop-ups, form posts),
 dialogs / pop-ups / downloads / file pickers are handled, a page that loops in JavaScript times out and the env
 stays usable."""
 
@@ -68,7 +69,7 @@ def test_no_request_reaches_another_origin(lab_env):
         step(env, f'click("{env.tab.bid_of("#send")}")')
         step(env, 'goto("/")')  # and the page's later requests have had time to go out
         assert listener.connections == 0
-        assert sum(listener.url in u for u in env.tab.blocked) >= 6  # fetch, image, script, css, iframe, redirect...
+        assert sum(listener.url in u for u in env.tab.blocked) >= 6  # fetch, image, script, css, beacon, iframe...
         assert len(env.context_pages()) == 1  # the pop-ups were closed
     finally:
         listener.close()
