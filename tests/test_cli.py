@@ -19,6 +19,7 @@ DEFAULT_WEIGHTS = {
     "sokoban": "progress=1, optimal=0, deadlock=0, format=0.1, outcome=1",
     "sql": "execution=0.1, schema=0.1, progress=0.5, cte_steps=0.1, redundancy=0.1, format=0.1, outcome=1",
     "lsp": "diagnostics=0.5, safety=0.4, ambiguity=0.1, tests=1, outcome=1, format=0.1",
+    "web": "subgoals=1, format=0.1, outcome=1",
 }
 
 

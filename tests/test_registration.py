@@ -126,7 +126,8 @@ def test_register_envs_idiom():
             u = env.unwrapped
             probe = {"sokoban": lambda: list(u.dim_room),
                      "sql": lambda: [u.backend_kind, len(u.task_list)],
-                     "lsp": lambda: sorted({t.split(":")[2] for t in u.task_ids})}[e.family]()
+                     "lsp": lambda: sorted({t.split(":")[2] for t in u.task_ids}),
+                     "web": lambda: [u.max_turns]}[e.family]()
             made.append([e.id, type(u).__module__ + ":" + type(u).__name__, probe])
             spawned += children()
             env.close()
@@ -150,6 +151,8 @@ def test_register_envs_idiom():
             assert probe == ["sqlite", 1380]  # the embedded default backend, every bundled task
         elif env.family == "lsp":
             assert probe == (["d1"] if env.kwargs.get("difficulty") == 1 else ["d1", "d2", "d3"])
+        elif env.family == "web":
+            assert probe == [30]  # the default max_turns
 
 
 def test_the_listed_reward_components_are_the_envs_own():

@@ -38,6 +38,10 @@ FAMILIES: dict[str, Family] = {
             (("diagnostics", 0.5), ("safety", 0.4), ("ambiguity", 0.1), ("tests", 1.0), ("outcome", 1.0),
              ("format", 0.1)),
         ),
+        Family(
+            "web", "densegym.envs.web", ("playwright", "starlette", "uvicorn"),
+            (("subgoals", 1.0), ("format", 0.1), ("outcome", 1.0)),
+        ),
     )
 }
 
@@ -80,6 +84,8 @@ def _findable(module: str) -> bool:
 _SOKOBAN = "densegym.envs.sokoban.env:SokobanEnv"
 _SQL = "densegym.envs.sql.env:SQLEnv"
 _LSP = "densegym.envs.lsp.env:LSPCodeEnv"
+_WEBSHOP = "densegym.envs.web.env:WebShopEnv"
+_WEBFORMS = "densegym.envs.web.forms_env:WebFormsEnv"
 
 ENVS: tuple[EnvInfo, ...] = (
     EnvInfo("densegym/Sokoban-v0", _SOKOBAN, "sokoban", "generated levels; any size via dim_room/num_boxes/difficulty"),
@@ -100,6 +106,14 @@ ENVS: tuple[EnvInfo, ...] = (
     EnvInfo(
         "densegym/LSPCode-easy-v0", _LSP, "lsp", "the 88 difficulty-1 packages (one defect each)",
         {"difficulty": 1},
+    ),
+    EnvInfo(
+        "densegym/WebShop-v0", _WEBSHOP, "web",
+        "WebShop-style shopping in Chromium: 1,200 generated products, search, filters, options, cart, checkout",
+    ),
+    EnvInfo(
+        "densegym/WebForms-v0", _WEBFORMS, "web",
+        "multi-page forms in Chromium: booking, settings, appointment; validation, dependent fields, dialogs",
     ),
 )
 

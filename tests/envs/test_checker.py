@@ -41,6 +41,10 @@ def require_family(env_id: str) -> None:
         from densegym.sandbox import bubblewrap_path
 
         require(bubblewrap_path() is not None, "bubblewrap (isolates the hidden tests)", "apt-get install bubblewrap")
+    elif family == "web":
+        from tests.envs.web.conftest import INSTALL, web_available
+
+        require(web_available(), "Chromium with Playwright, Starlette and uvicorn", INSTALL)
 
 
 def test_every_family_is_checked():
