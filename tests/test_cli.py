@@ -20,6 +20,7 @@ DEFAULT_WEIGHTS = {
     "sql": "execution=0.1, schema=0.1, progress=0.5, cte_steps=0.1, redundancy=0.1, format=0.1, outcome=1",
     "lsp": "diagnostics=0.5, safety=0.4, ambiguity=0.1, tests=1, outcome=1, format=0.1",
     "web": "subgoals=1, format=0.1, outcome=1",
+    "search": "retrieval=0.5, redundancy=0.1, format=0.1, outcome=1",
 }
 
 

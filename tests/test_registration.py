@@ -127,7 +127,8 @@ def test_register_envs_idiom():
             probe = {"sokoban": lambda: list(u.dim_room),
                      "sql": lambda: [u.backend_kind, len(u.task_list)],
                      "lsp": lambda: sorted({t.split(":")[2] for t in u.task_ids}),
-                     "web": lambda: [u.max_turns]}[e.family]()
+                     "web": lambda: [u.max_turns],
+                     "search": lambda: [u.num_docs, u.retriever.kind]}[e.family]()
             made.append([e.id, type(u).__module__ + ":" + type(u).__name__, probe])
             spawned += children()
             env.close()
@@ -153,6 +154,8 @@ def test_register_envs_idiom():
             assert probe == (["d1"] if env.kwargs.get("difficulty") == 1 else ["d1", "d2", "d3"])
         elif env.family == "web":
             assert probe == [30]  # the default max_turns
+        elif env.family == "search":
+            assert probe == [env.kwargs.get("num_docs", 50_000), "bm25"]  # the registered size, the default retriever
 
 
 def test_the_listed_reward_components_are_the_envs_own():

@@ -42,6 +42,10 @@ FAMILIES: dict[str, Family] = {
             "web", "densegym.envs.web", ("playwright", "starlette", "uvicorn"),
             (("subgoals", 1.0), ("format", 0.1), ("outcome", 1.0)),
         ),
+        Family(
+            "search", "densegym.envs.search", ("bm25s",),
+            (("retrieval", 0.5), ("redundancy", 0.1), ("format", 0.1), ("outcome", 1.0)),
+        ),
     )
 }
 
@@ -84,6 +88,7 @@ def _findable(module: str) -> bool:
 _SOKOBAN = "densegym.envs.sokoban.env:SokobanEnv"
 _SQL = "densegym.envs.sql.env:SQLEnv"
 _LSP = "densegym.envs.lsp.env:LSPCodeEnv"
+_SEARCH = "densegym.envs.search.env:SearchQAEnv"
 _WEBSHOP = "densegym.envs.web.env:WebShopEnv"
 _WEBFORMS = "densegym.envs.web.forms_env:WebFormsEnv"
 
@@ -114,6 +119,13 @@ ENVS: tuple[EnvInfo, ...] = (
     EnvInfo(
         "densegym/WebForms-v0", _WEBFORMS, "web",
         "multi-page forms in Chromium: booking, settings, appointment; validation, dependent fields, dialogs",
+    ),
+    EnvInfo(
+        "densegym/SearchQA-v0", _SEARCH, "search",
+        "multi-hop questions (1-4 hops) over a generated 50,000-document world; bm25s (retriever=: dense, hybrid, URL)",
+    ),
+    EnvInfo(
+        "densegym/SearchQA-small-v0", _SEARCH, "search", "the same over a 5,000-document world", {"num_docs": 5000},
     ),
 )
 

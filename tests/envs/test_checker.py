@@ -18,8 +18,9 @@ from densegym.envs.registration import ENVS
 from tests.helpers import require
 
 # The LSP ids differ only in their task filter; each check_env of one starts a language server and runs the
-# hidden tests (about 7-10 s on 2 cores), so one of them stands for the family.
-_CHECK_ONCE = {"densegym/LSPCode-v0"}
+# hidden tests (about 7-10 s on 2 cores), so one of them stands for the family. The SearchQA ids differ only in
+# the world's size; SearchQA-small-v0 (5,000 documents) stands for the 50,000-document one.
+_CHECK_ONCE = {"densegym/LSPCode-v0", "densegym/SearchQA-v0"}
 IDS = [e.id for e in ENVS if e.id not in _CHECK_ONCE]
 FAMILY = {e.id: e.family for e in ENVS}
 
@@ -41,6 +42,11 @@ def require_family(env_id: str) -> None:
         from densegym.sandbox import bubblewrap_path
 
         require(bubblewrap_path() is not None, "bubblewrap (isolates the hidden tests)", "apt-get install bubblewrap")
+    elif family == "search":
+        try:
+            import bm25s  # noqa: F401
+        except ImportError:
+            require(False, "bm25s", "pip install 'densegym[search]'")
     elif family == "web":
         from tests.envs.web.conftest import INSTALL, web_available
 
