@@ -556,7 +556,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
-BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp")
+BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp", "search")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -593,6 +593,14 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         print(f"removed {kind} {ref}")
     print(f"densegym cleanup: {len(removed)} leftover(s) of crashed runs removed")
     return 0
+
+
+def cmd_serve_retriever(argv: Sequence[str]) -> int:
+    """Serve a densegym search index under the Search-R1 retrieval API (``POST /retrieve``). The options are
+    :func:`densegym.envs.search.remote.build_parser`'s, parsed there (the search extra is imported only now)."""
+    from densegym.envs.search.remote import main as serve
+
+    return serve(list(argv))
 
 
 def _positive_int(text: str) -> int:
@@ -677,6 +685,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("cleanup", help="remove what crashed runs left behind (temp dirs, servers, cgroups)").set_defaults(
         func=cmd_cleanup)
 
+    # listed here for `densegym --help`; main() hands its arguments to densegym.envs.search.remote
+    sub.add_parser("serve-retriever", help="serve a search index (the generated world or a corpus file; bm25, dense "
+                   "or hybrid) under the Search-R1 retrieval API, POST /retrieve (--help: its options)")
+
     demo = sub.add_parser("demo", help="the main job: reward breakdown, then RL with dense vs outcome-only rewards")
     demo.add_argument("--env-id", help="env of part 1, any env spec (default: the training env of part 2)")
     demo.add_argument("--episodes", type=_positive_int, help="episodes of part 1 per agent (default: the 16 levels)")
@@ -692,6 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve-retriever"]:
+        return cmd_serve_retriever(argv[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # argparse leaves train's KEY=VALUE overrides that follow an option (--import M steps=2) unparsed

@@ -134,14 +134,14 @@ def test_a_server_that_answers_nonsense_or_errors():
         HTTPRetriever("ftp://example.org")
 
 
-def test_serve_retriever_command_serves_a_world_until_stopped(search_cache):
+@pytest.mark.parametrize("command", [["densegym", "serve-retriever"], ["densegym.envs.search.remote"]])
+def test_serve_retriever_command_serves_a_world_until_stopped(search_cache, command):
     import subprocess
     import sys
 
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "densegym.envs.search.remote", "--num-docs", "3000", "--port", str(port),
-         "--cache-dir", str(search_cache)],
+        [sys.executable, "-m", *command, "--num-docs", "3000", "--port", str(port), "--cache-dir", str(search_cache)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
