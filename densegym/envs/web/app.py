@@ -10,6 +10,7 @@ The app runs in its own process (``server.py``); this module is imported there, 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import json
@@ -386,7 +387,7 @@ def build_app(secret: str, seed: int = 0, size: int = 1200, lab: bool = False, p
     return OriginGuard(app, port) if port else app
 
 
-# ---- the safety lab: hostile pages for the safety tests (served only by a server started with lab=True) -------
+# ---- the lab: hostile pages for the safety tests, pages that settle late (served only with lab=True) ---------
 
 
 def lab_routes() -> list[Route]:
@@ -433,6 +434,21 @@ def lab_routes() -> list[Route]:
     async def later(request: Request) -> Response:  # loops a moment after it has loaded
         return lab_page("Lab - later", "<button id=ok>OK</button><script>setTimeout(() => { for(;;){} }, 300)</script>")
 
+    async def slow_json(request: Request) -> Response:  # answers after ``ms`` (at most 5 s)
+        ms = min(max(_int(request.query_params.get("ms"), 400), 0), 5000)
+        await asyncio.sleep(ms / 1000)
+        return JSONResponse({"message": f"loaded after {ms} ms"})
+
+    async def fetch_render(request: Request) -> Response:  # a click fetches JSON, then renders it (as most sites do)
+        return lab_page("Lab - fetch and render", "<button id=load onclick=\"fetch('/lab/slow-json?ms=400')"
+                        ".then(r => r.json()).then(d => { const p = document.createElement('p'); p.id = 'result';"
+                        " p.textContent = d.message; document.body.appendChild(p); })\">Load</button>")
+
+    async def ticker(request: Request) -> Response:  # a timer changes the DOM forever: the page never settles
+        return lab_page("Lab - ticker", "<p id=tick>0</p><button id=press onclick=\"document.title = 'pressed'\">"
+                        "Press</button><script>let n = 0; setInterval(() => { document.getElementById('tick')"
+                        ".textContent = String(++n); }, 20)</script>")
+
     async def dialogs(request: Request) -> Response:
         return lab_page("Lab - dialogs", "<button id=alert onclick=\"alert('hello from the page')\">Alert</button>"
                         "<button id=confirm onclick=\"document.title = confirm('sure?') ? 'yes' : 'no'\">Confirm</button>"
@@ -446,4 +462,5 @@ def lab_routes() -> list[Route]:
 
     return [Route("/lab/fetch", fetch), Route("/lab/iframe", iframe), Route("/lab/redirect", redirect),
             Route("/lab/popup", popup), Route("/lab/form", form), Route("/lab/loop", loop),
-            Route("/lab/hang", loop_on_load), Route("/lab/later", later), Route("/lab/dialogs", dialogs), Route("/lab/file", file)]
+            Route("/lab/hang", loop_on_load), Route("/lab/later", later), Route("/lab/dialogs", dialogs),
+            Route("/lab/file", file), Route("/lab/slow-json", slow_json), Route("/lab/fetch-render", fetch_render), Route("/lab/ticker", ticker)]

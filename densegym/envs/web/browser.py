@@ -134,6 +134,46 @@ _INJECT_BIDS = """() => {
   window.__dgNextBid = n;
   return n;
 }"""
+# installed in every document before its scripts: counts the page's fetch / XHR calls in flight and notes the
+# time of the last DOM mutation once the document is parsed (the bids' own attributes aside), which
+# :data:`_SETTLE` waits on
+_SETTLE_WATCH = """(() => {
+  if (window.__dgSettle) return;
+  const s = window.__dgSettle = {inflight: 0, last: performance.now()};
+  const done = () => { s.inflight = Math.max(0, s.inflight - 1); s.last = performance.now(); };
+  new MutationObserver(records => {  // the parser's own insertions are the page arriving, not a later change
+    if (document.readyState === 'loading') return;
+    if (records.some(r => r.attributeName !== 'data-bid')) s.last = performance.now();
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  const fetch0 = window.fetch;
+  if (fetch0) window.fetch = function (...args) {
+    s.inflight++;
+    let p;
+    try { p = fetch0.apply(this, args); } catch (e) { done(); throw e; }
+    p.then(done, done);
+    return p;
+  };
+  const send0 = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    s.inflight++;
+    this.addEventListener('loadend', done, {once: true});
+    try { return send0.apply(this, args); } catch (e) { done(); throw e; }
+  };
+})();"""
+# resolves once nothing is in flight and the DOM has been quiet for ``quiet`` ms (true), or at ``limit`` ms (false)
+_SETTLE = """([quiet, limit]) => new Promise(resolve => {
+  const s = window.__dgSettle, t0 = performance.now();
+  if (!s) return resolve(true);
+  const tick = () => {
+    const now = performance.now(), idle = now - s.last;
+    if (s.inflight === 0 && idle >= quiet) return resolve(true);
+    if (now - t0 >= limit) return resolve(false);
+    setTimeout(tick, Math.max(5, Math.min(quiet - idle, limit - (now - t0), 25)));
+  };
+  tick();
+})"""
+SETTLE_QUIET_MS = 50  # the DOM's quiet window after an action (and after the page's last fetch / XHR ended)
+
 _SKIP_ROLES = {"generic", "none", "presentation", "InlineTextBox", "LineBreak", "ignored"}
 _VALUE_ROLES = {"textbox", "searchbox", "combobox", "spinbutton", "slider", "ListBox", "listbox", "Date", "DateTime",
                 "InputTime"}
@@ -236,6 +276,7 @@ class Tab:
             viewport={"width": self.viewport[0], "height": self.viewport[1]}, accept_downloads=False,
             service_workers="block", java_script_enabled=True, locale="en-US", timezone_id="UTC", **proxy)
         self.context.set_default_timeout(self.action_ms)
+        await self.context.add_init_script(_SETTLE_WATCH)
         if self.cookies:
             await self.context.add_cookies([{"name": k, "value": v, "url": self.origin} for k, v in self.cookies.items()])
         await self.context.route("**/*", self._route)
@@ -255,6 +296,7 @@ class Tab:
     async def _open(self, path: str) -> None:
         await self._new_context()
         await self.page.goto(self.origin + path, wait_until="load", timeout=self.action_ms * 3)
+        await self._settle(self.action_ms / 1000)
         self.events.clear()
         await self._observe()
 
@@ -345,6 +387,7 @@ class Tab:
 
     async def _act_and_observe(self, action: Action) -> str | None:
         error = None
+        start = asyncio.get_running_loop().time()
         try:
             await self._dispatch(action)
         except Exception as exc:  # Playwright's errors (a timeout, an element that is not editable, ...)
@@ -355,8 +398,35 @@ class Tab:
             await self.page.evaluate("() => window.__dgFlush ? window.__dgFlush() : null")
         except Exception:
             pass
+        # at most the action's time limit, and half of what the step has left (the rest is for reading the page)
+        elapsed = asyncio.get_running_loop().time() - start
+        await self._settle(min(self.action_ms / 1000, (self.step_timeout_s - elapsed) / 2))
         await self._observe()
         return error
+
+    async def _settle(self, limit_s: float) -> bool:
+        """Wait until the page has settled: none of its fetch / XHR calls in flight and no DOM change for
+        :data:`SETTLE_QUIET_MS` (no wait when it already has). A page that never settles (a timer that keeps
+        changing it, a request that never ends) is read as it is at ``limit_s``; a navigation under way is
+        waited for once. True when it settled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, limit_s)
+        for _ in range(2):
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                # the page's own timer ends the wait; the outer one is for a page too busy to run it
+                return bool(await asyncio.wait_for(
+                    self.page.evaluate(_SETTLE, [SETTLE_QUIET_MS, int(left * 1000)]), left + 0.25))
+            except asyncio.TimeoutError:
+                return False
+            except Exception:  # the document went away under the wait (a navigation): once more on the new one
+                try:
+                    await self.page.wait_for_load_state("load", timeout=max(1, int((deadline - loop.time()) * 1000)))
+                except Exception:
+                    return False
+        return False
 
     async def _dispatch(self, action: Action) -> None:
         name, args = action.name, action.args

@@ -59,3 +59,11 @@ def make_env(need_browser):
     yield make
     for env in made:
         env.close()
+
+
+@pytest.fixture
+def lab_env(make_env):
+    """A WebShopEnv whose app also serves the lab pages (``/lab/...``), with short time limits, after a reset."""
+    env = make_env(lab=True, action_timeout_s=2.0, step_timeout_s=4.0)
+    env.reset(seed=0)
+    return env

@@ -10,8 +10,6 @@ import threading
 import time
 from urllib.parse import quote
 
-import pytest
-
 
 class Listener:
     """A TCP listener on another loopback port that counts every connection it accepts."""
@@ -40,13 +38,6 @@ class Listener:
         self.running = False
         self.thread.join(2)
         self.sock.close()
-
-
-@pytest.fixture
-def lab_env(make_env):
-    env = make_env(lab=True, action_timeout_s=2.0, step_timeout_s=4.0)
-    env.reset(seed=0)
-    return env
 
 
 def step(env, action):
