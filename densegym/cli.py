@@ -229,8 +229,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     keys = _terminal_input(sys.stdin)
     arrows = keys and takes_moves(env)
     how = "the arrow keys move, or type" if arrows else "type"
-    print(f"[task {info.get('task_id')}]  {how} an action (e.g. 'up' for <{tag}>up</{tag}>, or the tags yourself) "
-          "and press Enter; 'q' quits\n")
+    example = "up" if takes_moves(env) else "..."  # a move, or whatever the env's own prompt asks for
+    print(f"[task {info.get('task_id')}]  {how} an action (e.g. '{example}' for <{tag}>{example}</{tag}>, or the "
+          "tags yourself) and press Enter; 'q' quits\n")
     print(obs)
     total = 0.0
     terminal = _Keys(sys.stdin) if keys else None
