@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps skyrl-gym==0.4.0  # its SQL env needs none of its declared deps
 	$(PY) -m benchmarks.bench_sql
 	$(PY) -m benchmarks.bench_lsp
+	$(PY) -m benchmarks.bench_search  # peers: rank_bm25 (the [test] extra), skyrl-gym's search env (above)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
