@@ -222,6 +222,14 @@ class _RetrievalServer(ThreadingHTTPServer):
         self.retriever, self.default_topk, self.verbose = retriever, default_topk, verbose
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left before its answer (it timed out, say) is the client's business, not a server error."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class RetrievalServer:
     """A running server (from :func:`serve_retriever`): ``url``, ``close()``; a context manager."""
