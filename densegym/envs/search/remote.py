@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import sys
 import threading
 import urllib.parse
 from collections.abc import Sequence
@@ -224,8 +225,6 @@ class _RetrievalServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that left before its answer (it timed out, say) is the client's business, not a server error."""
-        import sys
-
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
             return
         super().handle_error(request, client_address)
