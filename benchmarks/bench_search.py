@@ -70,8 +70,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from densegym.envs.search.env import SearchQAEnv, shared_world, world_corpus
 from densegym.envs.search.retrievers import BM25Retriever, top_k
 from densegym.envs.search.text import tokenize
