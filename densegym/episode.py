@@ -55,4 +55,6 @@ def run_episode(
             traj.terminated, traj.truncated = bool(terminated), bool(truncated)
             traj.privileged = info.get("privileged", traj.privileged)
             traj.meta["final_observation"] = next_obs
+            if info.get("failed"):  # the env could not score the episode (a service it needs was down)
+                traj.meta["failed"] = str(info["failed"])
             return traj

@@ -256,6 +256,8 @@ class _Run:
             traj.outcome = float(info.get("outcome", 0.0))
             traj.terminated, traj.truncated = bool(terminated), bool(truncated)
             traj.meta["final_observation"] = obs
+            if info.get("failed"):  # the env could not score the episode (a service it needs was down)
+                traj.meta["failed"] = str(info["failed"])
             self.finish(slot, episode)
             return False
         return True

@@ -36,7 +36,8 @@ class SecretEnv(TextEnv):
     """Guess a secret word from hints. The secret sits in info["privileged"] and must never reach a prompt.
 
     Special actions for fault tests: ``<action>hang</action>`` sleeps forever, ``<action>crash</action>``
-    raises inside step, ``<action>die</action>`` kills the worker process; ``bomb:PID`` answers with a
+    raises inside step, ``<action>die</action>`` kills the worker process; ``<action>unscorable</action>`` ends the episode with
+    ``info["failed"]`` (the env could not score it); ``bomb:PID`` answers with a
     :class:`Bomb` for process PID in ``info["bomb"]``; ``spawn:PATH`` starts ``sleep 300`` (pid written to PATH,
     and in ``info["child_pid"]``), ``spawn-hang:PATH`` does that and then hangs.
     """
@@ -71,6 +72,8 @@ class SecretEnv(TextEnv):
             raise RuntimeError("the env broke")
         if guess == "die":
             os._exit(3)
+        if guess == "unscorable":  # a service the env needs is down: it ends the episode and says it failed
+            return StepOutcome("The grader is unreachable.", terminated=True, info={"failed": "grader unreachable"})
         if guess.startswith("bomb:"):
             return StepOutcome("Boom.", info={"bomb": Bomb(int(guess[5:]))})
         if guess.startswith(("spawn:", "spawn-hang:")):

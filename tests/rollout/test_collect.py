@@ -166,3 +166,30 @@ def test_an_answer_that_does_not_pickle_fails_its_slot_only():
         assert isinstance(answer, EnvFailure) and "could not be pickled" in answer.reason
         assert pool.call("action_help", [0]) == {0: "Reply <action>your guess</action>."}
         assert pool.restarts == 0
+
+
+@pytest.mark.parametrize("asynchronous", [True, False])
+def test_an_episode_the_env_could_not_score_is_marked_failed(asynchronous):
+    """An env that ends an episode with info["failed"] (a service it needs is down) gets the episode marked
+    failed, as a worker failure would be, so a trainer drops it instead of training on outcome 0."""
+    def second_turn_unscorable(conv, calls):
+        answered = sum(m["role"] == "assistant" for m in conv)
+        return "<action>unscorable</action>" if answered == 1 else "<action>guess</action>"
+
+    agent = RecordingAgent(second_turn_unscorable)
+    with EnvPool(SecretEnv, num_envs=2, num_workers=1) as pool:
+        groups = collect(agent, pool, [0, 1], progress=False, asynchronous=asynchronous)
+    trajs = [t for g in groups for t in g]
+    assert [t.meta.get("failed") for t in trajs] == ["grader unreachable"] * 2
+    assert all(len(t.turns) == 2 and t.terminated for t in trajs)
+
+
+def test_run_episode_marks_an_unscorable_episode_failed():
+    from densegym.episode import run_episode
+
+    class Unscorable:
+        def act(self, env, observation):
+            return "<action>unscorable</action>"
+
+    traj = run_episode(SecretEnv(), Unscorable(), seed=0)
+    assert traj.meta["failed"] == "grader unreachable"
