@@ -72,6 +72,12 @@ def _import_file(path: str) -> Any:
     if not os.path.isfile(path):
         raise EnvSpecError(f"no such file: {path}")
     _add_path(os.path.dirname(path))  # so that it can import its neighbours, and a string entry point finds it
+    return exec_module_file(name, path)
+
+
+def exec_module_file(name: str, path: str | os.PathLike) -> Any:
+    """Run the file ``path`` as the module ``name`` (in ``sys.modules`` while it runs, so that it can refer to
+    itself, and removed again if it raises)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

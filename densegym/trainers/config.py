@@ -381,8 +381,9 @@ def import_plugins(plugins: Any) -> None:
     """Import each of ``plugins`` (a module name, or a path to a ``.py`` file) once per process, so that the
     estimators it registers exist before the config names one."""
     import importlib
-    import importlib.util
     import sys
+
+    from densegym.envs.resolve import exec_module_file
 
     if not isinstance(plugins, (list, tuple)) or not all(isinstance(p, str) for p in plugins):
         raise ValueError(f"plugins is a list of module names or .py paths, got {plugins!r}")
@@ -396,14 +397,7 @@ def import_plugins(plugins: Any) -> None:
             continue
         if not path.is_file():
             raise ValueError(f"plugins: no file {plugin!r}")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
+        exec_module_file(name, path)
 
 
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
