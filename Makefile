@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/densegym demo
 
 test: $(STAMP)
-	@bash .ci/system-packages  # bubblewrap, postgresql: installed when root or passwordless sudo, else named
+	@bash .ci/system-packages  # bubblewrap, postgresql, chromium: installed when root or passwordless sudo, else named
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
