@@ -29,3 +29,18 @@ def require_import(module: str, install: str) -> None:
         importlib.import_module(module)
     except ImportError:
         require(False, f"the Python package {module}", install)
+
+
+def closing_maker(build):
+    """A fixture body: yields ``make(*args, **kwargs) -> build(*args, **kwargs)`` and closes every env it made
+    at teardown (``yield from closing_maker(...)`` in a fixture)."""
+    made = []
+
+    def make(*args, **kwargs):
+        env = build(*args, **kwargs)
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import require_import
+from tests.helpers import closing_maker, require_import
 
 require_import("bm25s", "pip install 'densegym[search]'")
 
@@ -22,18 +22,12 @@ def make_env(search_cache):
     """``make_env(**kwargs)``: a SearchQAEnv over the small world (closed at teardown)."""
     from densegym.envs.search import SearchQAEnv
 
-    made = []
-
-    def make(**kwargs):
+    def build(**kwargs):
         kwargs.setdefault("num_docs", SMALL_DOCS)
         kwargs.setdefault("cache_dir", search_cache)
-        env = SearchQAEnv(**kwargs)
-        made.append(env)
-        return env
+        return SearchQAEnv(**kwargs)
 
-    yield make
-    for env in made:
-        env.close()
+    yield from closing_maker(build)
 
 
 @pytest.fixture

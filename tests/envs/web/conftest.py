@@ -8,7 +8,7 @@ import importlib.util
 
 import pytest
 
-from tests.helpers import require
+from tests.helpers import closing_maker, require
 
 INSTALL = "apt-get install chromium (Debian) and pip install 'densegym[web]'"
 
@@ -49,16 +49,7 @@ def make_env(need_browser):
     test."""
     from densegym.envs.web import WebFormsEnv, WebShopEnv
 
-    made = []
-
-    def make(forms: bool = False, **kwargs):
-        env = WebFormsEnv(**kwargs) if forms else WebShopEnv(**kwargs)
-        made.append(env)
-        return env
-
-    yield make
-    for env in made:
-        env.close()
+    yield from closing_maker(lambda forms=False, **kwargs: WebFormsEnv(**kwargs) if forms else WebShopEnv(**kwargs))
 
 
 @pytest.fixture
