@@ -11,7 +11,7 @@ When the pool's own process dies, nobody sweeps: the next pool that starts, and 
 (:func:`sweep_orphans`).
 
 Kinds: ``"dir"`` (removed with its contents), ``"process_group"`` (killed, and waited for), ``"cgroup"``
-(its processes killed, then the group removed).
+(its processes killed, then the group removed), ``"container"`` (a Docker container, force-removed by id).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import json
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-KINDS = ("dir", "process_group", "cgroup")
+KINDS = ("dir", "process_group", "cgroup", "container")
 
 _ledger: str | None = None
 _ids = itertools.count(1)
@@ -88,8 +90,10 @@ def sweep(path: str | os.PathLike) -> list[tuple[str, str | int]]:
     """Remove everything the ledger at ``path`` still owns (processes first, then directories), then the
     ledger itself. Call it only once the process that wrote the ledger is dead. Returns what it removed."""
     left = outstanding(path)
-    for kind, ref in sorted(left, key=lambda kr: KINDS.index(kr[0]), reverse=True):  # cgroups, groups, dirs
-        if kind == "process_group":
+    for kind, ref in sorted(left, key=lambda kr: KINDS.index(kr[0]), reverse=True):  # containers ... dirs
+        if kind == "container":
+            _remove_container(str(ref))
+        elif kind == "process_group":
             _kill_group(int(ref))
         elif kind == "cgroup":
             _remove_cgroup(Path(str(ref)))
@@ -107,6 +111,33 @@ def _kill_group(pgid: int) -> None:
 
     if pgid > 1 and pgid != os.getpgrp():
         kill_group_and_wait(pgid, timeout_s=5.0)
+
+
+def _docker_client(timeout: int = 30):
+    """A Docker client for a sweep, or None when the package or the daemon is missing (nothing to sweep then)."""
+    try:
+        import docker
+
+        return docker.from_env(timeout=timeout)
+    except Exception:
+        return None
+
+
+def _remove_container(cid: str) -> None:
+    client = _docker_client()
+    if client is not None:
+        try:
+            client.api.remove_container(cid, force=True)
+            return
+        except Exception as exc:
+            if "No such container" in str(exc) or "404" in str(exc):
+                return
+        finally:
+            client.close()
+    try:  # no Python package (or it failed): the CLI, if there is one
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def _remove_cgroup(path: Path) -> None:
@@ -163,8 +194,53 @@ def _owner_alive(path: Path) -> bool:
     return _start_time(pid) is not None and _start_time(pid) == owner.get("start")
 
 
+def _this_machine() -> str:
+    """Where a pid means this process table: the host name and the pid namespace."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = "?"
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def container_owner_labels() -> dict[str, str]:
+    """Labels of a container this process owns, so that :func:`sweep_orphans` can tell when its owner is gone."""
+    pid = os.getpid()
+    return {"densegym.owner": str(pid), "densegym.owner_start": str(_start_time(pid)),
+            "densegym.owner_machine": _this_machine()}  # fmt: skip
+
+
+def _orphan_containers() -> list[tuple[str, str | int]]:
+    """Remove the containers labelled with an owner process of this machine that is gone. Only a local daemon
+    is asked (a pid means nothing to a remote one), and only when the docker package is installed."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://") or not os.path.exists(host[len("unix://"):]):
+        return []
+    client = _docker_client(timeout=10)
+    if client is None:
+        return []
+    removed: list[tuple[str, str | int]] = []
+    try:
+        machine = _this_machine()
+        for c in client.api.containers(all=True, filters={"label": f"densegym.owner_machine={machine}"}):
+            labels = c.get("Labels") or {}
+            try:
+                pid = int(labels["densegym.owner"])
+            except (KeyError, ValueError):
+                continue
+            if str(_start_time(pid)) != labels.get("densegym.owner_start"):
+                _remove_container(c["Id"])
+                removed.append(("container", c["Id"]))
+    except Exception:
+        pass  # a daemon that does not answer: nothing to sweep now
+    finally:
+        client.close()
+    return removed
+
+
 def sweep_orphans(tmp: str | None = None) -> list[tuple[str, str | int]]:
-    """Sweep the ledgers of every pool whose process is gone, and remove their directories."""
+    """Sweep the ledgers of every pool whose process is gone, and remove their directories; then (for the real
+    temp directory, not a test's ``tmp``) remove the containers whose owner process is gone."""
     removed: list[tuple[str, str | int]] = []
     for path in sorted(Path(tmp or tempfile.gettempdir()).glob(POOL_DIR_PREFIX + "*")):
         if not path.is_dir() or _owner_alive(path):
@@ -172,4 +248,6 @@ def sweep_orphans(tmp: str | None = None) -> list[tuple[str, str | int]]:
         for ledger in sorted(path.glob("*.jsonl")):
             removed += sweep(ledger)
         shutil.rmtree(path, ignore_errors=True)
+    if tmp is None:
+        removed += _orphan_containers()
     return removed

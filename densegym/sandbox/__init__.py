@@ -19,4 +19,18 @@ __all__ = [
     "UnsafeLocalWarning",
     "Workspace",
     "bubblewrap_path",
+    "ContainerPool",
+    "DockerExecutor",
+    "docker_available",
 ]
+
+_DOCKER = {"ContainerPool", "DockerExecutor", "docker_available"}
+
+
+def __getattr__(name: str):
+    # Lazily: importing densegym.sandbox must not import the docker package (an optional dependency).
+    if name in _DOCKER:
+        from densegym.sandbox import docker
+
+        return getattr(docker, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
