@@ -1,0 +1,3 @@
+"""tablekit: small in-memory tables."""
+
+__all__ = ["table", "aggregate", "join", "csvio", "fmt"]
