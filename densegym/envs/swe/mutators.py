@@ -3,7 +3,7 @@
 A mutator finds candidate sites in a module and proposes, for each, one replacement of a span of the
 original text. Only that span changes, so the bug's diff is a line or a few and the rest of the file keeps its
 formatting (a patch an agent reads should look like a human's slip, not a reformatted file). Every proposal
-is checked to parse and to change the AST; whether it is a *bug* (some test notices it) is taskgen's job.
+is checked to compile; whether it is a *bug* (some test notices it) is taskgen's job.
 
 Sites in docstrings, type annotations, ``__repr__`` and ``if __name__ == "__main__":`` blocks are skipped:
 changes there are either invisible to tests or not the kind of bug an issue would be filed about.
@@ -100,6 +100,7 @@ class _Module:
     def _scan(self, node: ast.AST, scope: str, function: str | None, skipped: bool) -> None:
         """Record each node's enclosing function, its parent, and whether it lies in a skipped region."""
         self.function_of[id(node)] = function
+        skipped = skipped or _is_main_guard(node)
         if skipped:
             self.skipped.add(id(node))
         children_skipped: set[int] = set()
@@ -114,10 +115,10 @@ class _Module:
                 children_skipped.add(id(node.returns))
         if isinstance(node, ast.AnnAssign):
             children_skipped.add(id(node.annotation))
-        skipped = skipped or _is_main_guard(node)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
                 children_skipped.add(id(first))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scope = f"{scope}.{node.name}" if scope else node.name
@@ -199,22 +200,23 @@ class Mutator:
     def propose(self, module: _Module) -> list[Mutation]:
         raise NotImplementedError
 
-    def mutations(self, source: str) -> list[Mutation]:
-        """This mutator's valid mutations of ``source``: each parses and changes the AST; sorted, unique."""
-        module = _Module(source)
-        original = ast.dump(module.tree)
+    def mutations(self, source: str, module: _Module | None = None) -> list[Mutation]:
+        """This mutator's valid mutations of ``source`` (each compiles and changes the text): sorted, unique.
+
+        Every proposal replaces a node with a different one, so a changed text is a changed AST; compiling
+        (in C, without building Python AST objects) is what keeps checking hundreds of proposals cheap."""
+        module = module or _Module(source)
         seen, valid = set(), []
         for mutation in self.propose(module):
             key = (mutation.start, mutation.end, mutation.replacement)
-            if key in seen:
+            if key in seen or source[mutation.start: mutation.end] == mutation.replacement:
                 continue
             seen.add(key)
             try:
-                changed = ast.dump(ast.parse(mutation.apply(source))) != original
-            except SyntaxError:
-                changed = False
-            if changed:
-                valid.append(mutation)
+                compile(mutation.apply(source), "<mutant>", "exec", dont_inherit=True)
+            except (SyntaxError, ValueError):
+                continue
+            valid.append(mutation)
         return sorted(valid, key=lambda m: (m.start, m.end, m.replacement))
 
     def mutate(self, source: str, rng: random.Random) -> tuple[str, Mutation] | None:
@@ -654,5 +656,6 @@ BY_NAME = {mutator.name: mutator for mutator in MUTATORS}
 
 def all_mutations(source: str) -> dict[str, list[Mutation]]:
     """Every mutator's valid mutations of ``source``, by mutator name (mutators with none left out)."""
-    found = {mutator.name: mutator.mutations(source) for mutator in MUTATORS}
+    module = _Module(source)
+    found = {mutator.name: mutator.mutations(source, module) for mutator in MUTATORS}
     return {name: mutations for name, mutations in found.items() if mutations}

@@ -293,6 +293,7 @@ _TITLES = {
     "no_raise": ["`{name}` accepts input it should reject", "{name}() does not raise {expected_exc}",
                  "No error from `{name}` on bad input"],
     "other": ["Problem with `{name}`", "`{name}` does not behave as documented"],
+    "unnamed": ["Unexpected result", "Wrong value returned", "This does not behave as documented"],
 }
 _BODIES = {
     "value": ["`{expr}` returns `{got}`, but I expected `{expected}`.",
@@ -448,12 +449,12 @@ def _analyse(statement: ast.stmt, source: str, detail: dict, context: ast.stmt |
     text = _segment(source, statement).strip()
     context_text = _segment(source, context).strip() if context is not None else None
     fields = {"exc": exc, "msg": _short(first_line, 200), "context": _short(context_text, 120),
-              "name": _callee(statement) or (_callee(context) if context is not None else None) or "the package"}
+              "name": _callee(statement) or (_callee(context) if context is not None else None)}
     if isinstance(statement, ast.With) and "pytest.raises" in ast.unparse(statement.items[0].context_expr):
         expected_exc = ast.unparse(statement.items[0].context_expr.args[0]) \
             if statement.items[0].context_expr.args else "an error"
         call = _segment(source, statement.body[0]).strip() if statement.body else text
-        fields.update(expr=call.split("\n")[0], expected_exc=expected_exc, name=_callee(statement.body[0]) or "this")
+        fields.update(expr=call.split("\n")[0], expected_exc=expected_exc, name=_callee(statement.body[0]))
         last = f"{call}  # expected: raises {expected_exc}"
         if exc == "Failed" and "DID NOT RAISE" in message:
             return "no_raise", fields, last
@@ -467,8 +468,11 @@ def _analyse(statement: ast.stmt, source: str, detail: dict, context: ast.stmt |
             if exc != "AssertionError":
                 return "raises", dict(fields, expectation=f"`{right}`"), f"print({left})  # expected: {right}"
             if isinstance(test.ops[0], ast.Eq):
-                got = first_line[len("assert "):] if first_line.startswith("assert ") else ""
-                got = got.split(" == ")[0] if got.count(" == ") == 1 else None
+                shown = first_line[len("assert "):] if first_line.startswith("assert ") else ""
+                got, value = shown.split(" == ") if shown.count(" == ") == 1 else (None, None)
+                if isinstance(test.comparators[0], ast.Name):  # a parameter or local: show its value
+                    right = detail["params"].get(right) or _short(value) or right
+                    fields["expected"] = right
                 fields.update(got=_short(got), got_short=_short(got, 40), expected_short=_short(right, 40))
                 has_call = _callee(test.left) is not None
                 kind = "value" if has_call or not fields["context"] else "value_after"
@@ -520,6 +524,8 @@ def _report(files: dict[str, str], nodeid: str, detail: dict, rng: random.Random
     if kind == "raises" and fields.get("msg") is None:
         kind = "raises_nomsg"
     title_kind = {"value_unknown": "value", "value_after": "value", "raises_nomsg": "raises"}.get(kind, kind)
+    if fields["name"] is None:
+        title_kind = "unnamed"
     titles = [t for t in _TITLES[title_kind] if "{got_short}" not in t or (fields.get("got_short")
                                                                             and fields.get("expected_short"))]
     return rng.choice(titles).format(**fields), rng.choice(_BODIES[kind]).format(**fields), snippet
