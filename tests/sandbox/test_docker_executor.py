@@ -1,4 +1,6 @@
 """The Docker executor: the Executor protocol in a container, and its safety (real containers, real commands).
+The safety cases it shares with LocalExecutor (network, output floods, timeouts, daemons) are in
+test_executor_safety_parity.py.
 
 Needs a Docker daemon and the sandbox image (``bash docker/build.sh``); skipped without them on a user's
 machine, failed under CI=true.
@@ -8,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -218,7 +218,7 @@ def test_rm_rf_root_changes_nothing_on_the_host_and_the_executor_recovers(ex, tm
 
 def test_a_fork_bomb_is_contained_and_the_container_recovers(ex):
     bomb = "import os  # densegym-bomb\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    r = ex.run([ex.python, "-c", bomb], limits=Limits(timeout_s=3))
+    r = ex.run([ex.python, "-c", bomb], limits=Limits(timeout_s=2))
     assert r.timed_out
     r = ex.run(["echo", "fine"])
     assert r.returncode == 0 and r.output.strip() == "fine"
@@ -230,65 +230,6 @@ def test_a_memory_hog_is_killed_and_the_container_recovers(ex):
     r = ex.run([ex.python, "-c", hog], limits=Limits(timeout_s=20, max_memory_bytes=64 << 30))
     assert not r.timed_out and r.returncode not in (0, None)  # the OOM killer (137), over the 256 MiB limit
     assert ex.run(["echo", "fine"]).output.strip() == "fine"
-
-
-def _host_addresses() -> list[str]:
-    found = {"127.0.0.1"}
-    try:
-        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
-        found |= {line.split()[3].split("/")[0] for line in out.splitlines() if len(line.split()) > 3}
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    try:
-        found |= {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
-    except OSError:
-        pass
-    return sorted(found)
-
-
-def test_no_network_to_the_host(ex):
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("0.0.0.0", 0))
-    listener.listen(8)
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
-    addresses = _host_addresses()
-    code = (
-        "import socket\n"
-        f"for host in {addresses!r}:\n"
-        "    try:\n"
-        f"        socket.create_connection((host, {port}), timeout=2)\n"
-        "        print('CONNECTED', host)\n"
-        "    except OSError as e:\n"
-        "        print('refused', host, type(e).__name__)\n"
-    )
-    try:
-        r = ex.run([ex.python, "-c", code], limits=Limits(timeout_s=30))
-        with pytest.raises(BlockingIOError):
-            listener.accept()
-    finally:
-        listener.close()
-    assert "CONNECTED" not in r.output and r.output.count("refused") == len(addresses), r.output
-
-
-@pytest.mark.parametrize("argv", [["yes"], ["python3", "-c", "import sys\nwhile True: sys.stdout.write('x' * 65536)"]])
-def test_an_output_flood_is_cut_at_the_cap(ex, argv):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    r = ex.run(argv, limits=Limits(timeout_s=30, max_output_bytes=100_000))
-    assert r.output_truncated and not r.timed_out and len(r.output.encode()) <= 100_000
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: the host never held it
-    assert ex.run(["echo", "fine"]).output.strip() == "fine"
-
-
-def test_a_timeout_ends_the_command_and_every_daemon_dies_with_each_command(ex):
-    r = ex.run(["sleep", "600"], limits=Limits(timeout_s=1))
-    assert r.timed_out and r.returncode is None
-    assert _still_running(ex, "sleep 600") == []
-    # A daemon that left the session and holds the output open: the command returns, the daemon is gone.
-    r = ex.run(["sh", "-c", "setsid nohup sleep 601 & echo started"], limits=Limits(timeout_s=30))
-    assert r.returncode == 0 and not r.timed_out and "started" in r.output
-    assert _still_running(ex, "sleep 601") == []
 
 
 def test_close_removes_the_container_and_the_pool_its_idle_ones():
