@@ -1,0 +1,3 @@
+"""calendrical: proleptic Gregorian date arithmetic without external dependencies."""
+
+__version__ = "0.9.0"
