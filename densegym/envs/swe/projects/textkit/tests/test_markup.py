@@ -31,6 +31,7 @@ def test_inline_unclosed_emphasis():
 
 def test_inline_empty_emphasis_is_literal():
     assert render_inline("** x") == "** x"
+    assert render_inline("****") == "****"
 
 
 def test_inline_link():
@@ -57,6 +58,7 @@ def test_list_item():
     assert list_item("- apple") == ("ul", "apple")
     assert list_item("  * pear ") == ("ul", "pear")
     assert list_item("12. twelve") == ("ol", "twelve")
+    assert list_item("100. hundred") == ("ol", "hundred")
     assert list_item("1234. too many digits") is None
     assert list_item("1.5 litres") is None
     assert list_item("-not a list") is None
