@@ -135,25 +135,35 @@ else
   docker build --network none --build-arg "BASE=$base_image" -t "$sandbox_image" - <"$here/sandbox.Dockerfile"
 fi
 
+if command -v flock >/dev/null 2>&1; then exec 9>&-; fi  # the library image takes minutes: let others on
+
 if $library; then
   if exists "$library_image" && ! $rebuild; then
     say "skip: $library_image exists (--rebuild builds it again)"
   else
-    # The torch wheel goes into the build context: the CPU wheel this machine's pip finds (its find-links or
-    # extra index, e.g. /opt/wheels), else nothing and the image's pip takes torch from PyPI.
-    wheels="$repo/build/docker-wheels"
-    rm -rf "$wheels"; mkdir -p "$wheels"
-    echo "wheels build.sh found for docker/densegym.Dockerfile" >"$wheels/README"
+    # build/docker-pip, in the build context: the torch CPU wheel this machine's pip finds (its find-links or
+    # extra index, e.g. /opt/wheels), else none and the image's pip takes torch from PyPI; and the CA bundle
+    # the host's pip trusts (PIP_CERT or its config), for a machine whose HTTPS to PyPI goes through an
+    # intercepting proxy. Neither reaches the final image (docker/densegym.Dockerfile: two stages).
+    pipdir="$repo/build/docker-pip"
+    rm -rf "$pipdir"; mkdir -p "$pipdir"
+    echo "filled by docker/build.sh --library for docker/densegym.Dockerfile" >"$pipdir/README"
     host_pip=()
     if [ -x "$repo/.venv/bin/python" ]; then host_pip=("$repo/.venv/bin/python" -m pip)
     elif python3 -m pip --version >/dev/null 2>&1; then host_pip=(python3 -m pip); fi
     if [ ${#host_pip[@]} -gt 0 ] && "${host_pip[@]}" download --quiet --no-deps --only-binary=:all: \
-         --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$wheels" torch==2.13.0 2>/dev/null \
-       && ls "$wheels"/torch-*+cpu-*.whl >/dev/null 2>&1; then
-      say "torch: the local CPU wheel $(basename "$wheels"/torch-*.whl)"
+         --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$pipdir" torch==2.13.0 2>/dev/null \
+       && ls "$pipdir"/torch-*+cpu-*.whl >/dev/null 2>&1; then
+      say "torch: the local CPU wheel $(basename "$pipdir"/torch-*.whl)"
     else
-      rm -f "$wheels"/*.whl
+      rm -f "$pipdir"/*.whl
       say "torch: no local CPU wheel; the image's pip takes torch==2.13.0 from PyPI"
+    fi
+    cert="${PIP_CERT:-}"
+    [ -z "$cert" ] && [ ${#host_pip[@]} -gt 0 ] && cert="$("${host_pip[@]}" config get global.cert 2>/dev/null || true)"
+    if [ -n "$cert" ] && [ -s "$cert" ]; then
+      cp "$cert" "$pipdir/host-ca.crt"
+      say "pip in the build trusts the host's CA bundle $cert"
     fi
     say "building $library_image from docker/densegym.Dockerfile (context: $repo)"
     # --network host: this build alone downloads Python packages (PyPI) and python3-venv (Debian); the

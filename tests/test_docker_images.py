@@ -20,7 +20,7 @@ SANDBOX = os.environ.get("DENSEGYM_SANDBOX_IMAGE", "densegym/sandbox:1")
 FIX = "bash .ci/docker-daemon start && bash docker/build.sh (as root; Debian: apt-get install docker.io debootstrap)"
 
 
-def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -54,7 +54,7 @@ def test_sandbox_runs_pytest_as_agent_without_network_on_a_read_only_root(sandbo
         " && echo ok",
         "--read-only", "--user", "1000:1000",
     )
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.split() == ["1000", "1000", "/workspace", "/home/agent", "ok"], out.stdout
 
 
@@ -65,7 +65,7 @@ def test_sandbox_workspace_is_the_agents_and_repo_is_read_only(sandbox_image):
         " && touch /workspace/mine && ! touch /repo/mine 2>/dev/null && echo ok",
         "--user", "1000:1000",
     )
-    assert agent.returncode == 0, agent.stderr
+    assert agent.returncode == 0, agent.stdout + agent.stderr
     lines = agent.stdout.split("\n")
     stats = dict(line.split(" ", 1) for line in lines[:3])
     assert stats["/workspace"] == "1000:1000 755", stats
@@ -73,7 +73,7 @@ def test_sandbox_workspace_is_the_agents_and_repo_is_read_only(sandbox_image):
     assert stats["/home/agent"].startswith("1000:1000 "), stats
     assert lines[3] == "ok", agent.stdout
     other = _in_sandbox(sandbox_image, "! touch /workspace/theirs 2>/dev/null && echo ok", "--user", "1001:1001")
-    assert (other.returncode, other.stdout.strip()) == (0, "ok"), other.stderr
+    assert (other.returncode, other.stdout.strip()) == (0, "ok"), other.stdout + other.stderr
     env = _run("docker", "image", "inspect", "--format", "{{json .Config.Env}} {{.Config.WorkingDir}}", sandbox_image)
     assert "PYTHONDONTWRITEBYTECODE=1" in env.stdout and "LANG=C.UTF-8" in env.stdout, env.stdout
     assert env.stdout.split()[-1] == "/workspace"
