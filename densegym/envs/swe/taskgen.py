@@ -18,6 +18,7 @@ import ast
 import builtins
 import collections
 import json
+import math
 import os
 import random
 import re
@@ -36,18 +37,23 @@ from densegym.envs.swe.mutators import Mutation, all_mutations, apply_mutations
 from densegym.envs.swe.patches import apply_patch, make_patch
 
 SKIPPED_NAMES = {"__pycache__", "PROJECT_READY"}
-PER_TEST_LIMIT_S = 5  # a single test running longer is a mutation-made infinite loop
+PER_TEST_LIMIT_S = 5  # CPU seconds: a single test running longer is a mutation-made infinite loop
 _LOOKAHEAD = 4  # candidates in flight or queued while validating
 
 # A pytest plugin (loaded with -p in the child) that writes each test's outcome and, for failures, what the
 # issue writer needs: the exception, its message (pytest's assertion explanation included), the line of the
-# test file it surfaced at and the parametrize values. faulthandler ends a test that loops forever early.
+# test file it surfaced at and the parametrize values. A test that uses more than its CPU time (a mutation that
+# loops forever) ends the run at once; CPU time, not wall time, so that a busy machine never turns a slow but
+# valid candidate into a timeout (and the task file stays the same from run to run).
 _PLUGIN = '''
-import faulthandler, json, os, sys
+import json, os, resource, signal
 import pytest
 
 _outcomes, _details, _errors = {}, {}, []
 _LIMIT = float(os.environ["DENSEGYM_SWE_TEST_LIMIT"])
+_SUITE_LIMIT = int(os.environ["DENSEGYM_SWE_SUITE_LIMIT"])
+resource.setrlimit(resource.RLIMIT_CPU, (_SUITE_LIMIT, _SUITE_LIMIT + 1))
+signal.signal(signal.SIGPROF, lambda *_: os._exit(86))
 
 
 def pytest_collectreport(report):
@@ -56,11 +62,11 @@ def pytest_collectreport(report):
 
 
 def pytest_runtest_setup(item):
-    faulthandler.dump_traceback_later(_LIMIT, exit=True, file=sys.__stderr__)
+    signal.setitimer(signal.ITIMER_PROF, _LIMIT)
 
 
 def pytest_runtest_teardown(item):
-    faulthandler.cancel_dump_traceback_later()
+    signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -142,8 +148,9 @@ def write_tree(files: dict[str, str], root: Path) -> None:
 def run_suite(files: dict[str, str], timeout_s: float = 30) -> SuiteResult:
     """Run the project's suite on a temporary copy of ``files`` in a minimal environment.
 
-    The child gets its own process group so that a mutation looping forever is killed with everything it
-    started; a run that leaves no report (killed, or pytest itself crashed) counts as timed out."""
+    ``timeout_s`` is CPU time (the kernel ends the run past it; each test gets at most PER_TEST_LIMIT_S), with
+    four times that in wall time as a last resort for a run that blocks. The child gets its own process group
+    so that it is killed with everything it started; a run that leaves no report counts as timed out."""
     with tempfile.TemporaryDirectory(prefix="densegym-swe-") as tmp:
         repo, plugin_dir, report = Path(tmp, "repo"), Path(tmp, "plugin"), Path(tmp, "report.json")
         write_tree(files, repo)
@@ -159,13 +166,14 @@ def run_suite(files: dict[str, str], timeout_s: float = 30) -> SuiteResult:
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "DENSEGYM_SWE_REPORT": str(report),
             "DENSEGYM_SWE_TEST_LIMIT": str(min(PER_TEST_LIMIT_S, timeout_s)),
+            "DENSEGYM_SWE_SUITE_LIMIT": str(math.ceil(timeout_s)),
         }
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_densegym_swe_report",
                    "--rootdir", str(repo), "tests"]
         proc = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         try:
-            proc.wait(timeout=timeout_s)
+            proc.wait(timeout=4 * timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -494,8 +502,8 @@ def _analyse(statement: ast.stmt, source: str, detail: dict, context: ast.stmt |
 
 def _forbidden(text: str, banned: list[str]) -> bool:
     """Whether an issue text gives away what it must not: paths, test names, line numbers, the changed code."""
-    if re.search(r"\.py\b|\btest_\w*|\blines? \d+|mutat", text, re.IGNORECASE):
-        return True
+    if re.search(r"\.py\b|\btest_\w*|\blines? \d+|mutat|densegym-swe-", text, re.IGNORECASE):
+        return True  # (the last: a temporary copy's path, which would also make the file vary between runs)
     return any(b in text for b in banned)
 
 
@@ -667,18 +675,22 @@ class ProjectGenerator:
             _evaluate(candidates, self._run, lambda c, r: self._accept(c, r, target),
                       lambda: len(self.tasks) >= target, self.jobs)
 
-    def generate(self, count: int) -> list[dict]:
+    def generate(self, count: int) -> None:
         """Up to ``count`` tasks: about 60% single mutations, 20% two in one file, 20% across two files."""
         self.check_clean()
-        singles = _single_candidates(self.sites, self.rng)
+        self.singles = _single_candidates(self.sites, self.rng)
         n_single = round(count * 0.6)
-        self._phase(_limited(singles, 4 * n_single), n_single)
+        self._phase(_limited(self.singles, 4 * n_single), n_single)
         self._phase(_combined_candidates(list(self.pool), True, self.rng), n_single + round(count * 0.2))
         self._phase(_combined_candidates(list(self.pool), False, self.rng), count)
-        self._phase(_limited(singles, 3 * (count - len(self.tasks))), count)  # fill any shortfall with singles
-        for number, task in enumerate(self.tasks, 1):
-            task["task_id"] = f"{self.name}-{number:04d}"
-        return [_ordered(task) for task in self.tasks]
+        self.extend(count)  # fill any shortfall with single mutations
+
+    def extend(self, count: int) -> None:
+        """More single-mutation tasks, up to ``count`` in all (to make up for another project's shortfall)."""
+        self._phase(_limited(self.singles, 3 * (count - len(self.tasks))), count)
+
+    def numbered(self) -> list[dict]:
+        return [_ordered(dict(task, task_id=f"{self.name}-{number:04d}")) for number, task in enumerate(self.tasks, 1)]
 
 
 def _limited(iterator: Iterator[Candidate], n: int) -> Iterator[Candidate]:
@@ -728,13 +740,21 @@ def summarize(tasks: list[dict], stats: dict[str, ProjectStats], seconds: float)
 
 def generate(projects: list[Path], per_project: int, seed: int, jobs: int = 2, timeout_s: float = 30,
              progress: Callable[[int], None] = lambda n: None) -> tuple[list[dict], dict[str, ProjectStats]]:
-    """The task set for ``projects`` (sorted by task_id) and each project's statistics."""
-    tasks, stats = [], {}
+    """The task set for ``projects`` (sorted by task_id) and each project's statistics. A project that yields
+    fewer than ``per_project`` tasks is made up for by the others, in order, so the total stays the same."""
+    generators = []
     for root in projects:
         generator = ProjectGenerator(root, seed, timeout_s, jobs, progress)
-        tasks += generator.generate(per_project)
-        stats[generator.name] = generator.stats
-    return sorted(tasks, key=lambda t: t["task_id"]), stats
+        generator.generate(per_project)
+        generators.append(generator)
+    shortfall = sum(max(0, per_project - len(g.tasks)) for g in generators)
+    for generator in generators:
+        if shortfall > 0 and len(generator.tasks) >= per_project:
+            before = len(generator.tasks)
+            generator.extend(before + shortfall)
+            shortfall -= len(generator.tasks) - before
+    tasks = [task for generator in generators for task in generator.numbered()]
+    return sorted(tasks, key=lambda t: t["task_id"]), {g.name: g.stats for g in generators}
 
 
 def write_jsonl(tasks: list[dict], out: Path) -> None:
@@ -749,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-project", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="suites run at once")
-    parser.add_argument("--timeout", type=float, default=30, help="seconds one suite run may take")
+    parser.add_argument("--timeout", type=float, default=30, help="CPU seconds one suite run may take")
     parser.add_argument("--only", nargs="*", help="project names (default: every project found)")
     args = parser.parse_args(argv)
     from tqdm import tqdm
@@ -767,6 +787,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     write_jsonl(tasks, args.out)
     print(summarize(tasks, stats, time.monotonic() - start))
+    for name, project_stats in stats.items():
+        if project_stats.kept < args.per_project:
+            print(f"note: {name} yielded {project_stats.kept} tasks (< {args.per_project}); the others made up for it")
     return 0
 
 
