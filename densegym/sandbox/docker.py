@@ -421,6 +421,9 @@ class _Container:
 
     def __init__(self, api, cid: str, token: int | None, pool_id: str):
         self.api, self.id, self.pool_id = api, cid, pool_id
+        # The digest of the files /workspace holds exactly, as the executor loaded them, while no command or
+        # write has touched it since; None once anything may have.
+        self.loaded: str | None = None
         self.remove = weakref.finalize(self, _remove_container, api, cid, token)
 
     def kill_user(self, uid: int) -> None:
@@ -543,6 +546,14 @@ def _exit_code(api, exec_id: str) -> int | None:
 # ---- the executor ------------------------------------------------------------------------------------------
 
 
+def files_digest(files: Mapping[str, str]) -> str:
+    """A content hash of a file mapping: equal mappings, equal digests."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + files[rel].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
 def _relpath(path: str) -> str:
     return Workspace.relpath(None, path)  # type: ignore[arg-type]  # the jail's rules need no instance
 
@@ -598,10 +609,12 @@ class DockerExecutor:
         *,
         size: int = 2,
         settings: ContainerSettings | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> DockerExecutor:
-        """An executor over a warm container of this process's pool for ``image`` (started cold when none
-        is ready); the pool starts a replacement in the background."""
-        return ContainerPool.shared(image, size=size, settings=settings).acquire(limits)
+        """An executor over a warm container of this process's pool for ``image`` (and ``files``, preloaded
+        into its workspace: the ``restore(files)`` of a reset is then free), started cold when none is
+        ready; the pool starts a replacement in the background."""
+        return ContainerPool.shared(image, size=size, settings=settings, files=files).acquire(limits)
 
     # ---- what it is ----------------------------------------------------------------------------------
 
@@ -650,6 +663,7 @@ class DockerExecutor:
         rel = _relpath(path)
         if len(text.encode("utf-8", "surrogatepass")) > self.max_file_bytes:
             raise PathEscape(f"the new {rel!r} would be larger than {self.max_file_bytes:,} bytes")
+        self._touched()
         self._file_op("write", path=rel, text=text)
         return rel
 
@@ -664,6 +678,7 @@ class DockerExecutor:
         return self._file_op("list", suffix=suffix)
 
     def delete(self, path: str) -> None:
+        self._touched()
         self._file_op("delete", path=_relpath(path))
 
     def snapshot(self, suffix: str = "") -> dict[str, str]:
@@ -671,9 +686,21 @@ class DockerExecutor:
 
     def restore(self, files: Mapping[str, str], suffix: str = "") -> None:
         """Make the workspace's ``suffix`` files exactly ``files``, in one exec. With ``suffix=""`` the
-        workspace is wiped first (hidden files and caches too): an episode's reset loads its repository so."""
+        workspace is wiped first (hidden files and caches too): an episode's reset loads its repository so.
+
+        Nothing at all is done when the workspace holds exactly ``files`` already, untouched since they were
+        loaded: a container from a pool that preloads the repository (``ContainerPool(files=...)``)."""
         files = {_relpath(rel): text for rel, text in files.items()}
+        digest = files_digest(files) if suffix == "" and self._uid == AGENT_UID else None
+        if digest is not None and digest == self._box.loaded:
+            return
+        self._touched()
         self._file_op("restore", files=files, suffix=suffix)
+        self._box.loaded = digest
+
+    def _touched(self) -> None:
+        if self._uid == AGENT_UID:
+            self._box.loaded = None
 
     def fork(self) -> DockerExecutor:
         """A root-owned copy of the workspace in the same container, whose commands run as uid 1001: they
@@ -718,6 +745,7 @@ class DockerExecutor:
         full_env.pop(CHANNEL_FD_VAR, None)
         if channel:
             full_env[CHANNEL_FD_VAR] = "3"
+        self._touched()
         before = self._file_op("freeze", paths=frozen) if frozen and self._uid == AGENT_UID else None
         try:
             done = self._box.exec(
@@ -767,14 +795,23 @@ class DockerExecutor:
 
 class ContainerPool:
     """Keeps ``size`` started, idle containers of ``image`` ready, refilled in a background thread, so that an
-    episode's reset takes one instead of creating and starting one. One pool per image and settings per
-    process: :meth:`shared`. A taken container is the executor's (closing it removes it); closing the pool
-    removes its idle ones."""
+    episode's reset takes one instead of creating and starting one. With ``files`` (a task's repository),
+    each idle container's workspace is loaded with them in the background too, and the reset's
+    ``restore(files)`` finds nothing to do. One pool per image, settings and files per process:
+    :meth:`shared`. A taken container is the executor's (closing it removes it); closing the pool removes
+    its idle ones."""
 
-    def __init__(self, image: str = DEFAULT_IMAGE, size: int = 2, settings: ContainerSettings | None = None):
+    def __init__(
+        self,
+        image: str = DEFAULT_IMAGE,
+        size: int = 2,
+        settings: ContainerSettings | None = None,
+        files: Mapping[str, str] | None = None,
+    ):
         self.image = image
         self.size = int(size)
         self.settings = settings or ContainerSettings()
+        self.files = {_relpath(rel): text for rel, text in (files or {}).items()} if files is not None else None
         self.id = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._api = client().api
         _require_image(self._api, image)
@@ -787,13 +824,28 @@ class ContainerPool:
         self._wanted.set()
 
     @classmethod
-    def shared(cls, image: str = DEFAULT_IMAGE, *, size: int = 2, settings: ContainerSettings | None = None) -> ContainerPool:
-        """This process's pool for ``image`` and ``settings``."""
+    def shared(
+        cls,
+        image: str = DEFAULT_IMAGE,
+        *,
+        size: int = 2,
+        settings: ContainerSettings | None = None,
+        files: Mapping[str, str] | None = None,
+    ) -> ContainerPool:
+        """This process's pool for ``image``, ``settings`` and ``files``."""
         settings = settings or ContainerSettings()
-        return resources.shared(("docker.pool", image, settings), lambda: cls(image, size, settings))
+        key = ("docker.pool", image, settings, None if files is None else files_digest(files))
+        return resources.shared(key, lambda: cls(image, size, settings, files))
 
     def _start(self) -> _Container:
-        return _Container(self._api, *_start_container(self._api, self.image, self.settings, self.id), self.id)
+        box = _Container(self._api, *_start_container(self._api, self.image, self.settings, self.id), self.id)
+        if self.files is not None:
+            try:
+                DockerExecutor(self.image, _container=box).restore(self.files)
+            except BaseException:
+                box.remove()
+                raise
+        return box
 
     def _refill(self) -> None:
         while not self._closed.is_set():

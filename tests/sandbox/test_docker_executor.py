@@ -248,6 +248,28 @@ def test_close_removes_the_container_and_the_pool_its_idle_ones():
     assert _containers(f"densegym.pool={pool.id}") == []
 
 
+def test_a_pool_that_preloads_the_repository_makes_the_reset_s_restore_free():
+    pool = ContainerPool(size=1, settings=SMALL, files=REPO)
+    try:
+        ex = pool.acquire()
+        execs = []
+        real = ex._box.exec
+        ex._box.exec = lambda *a, **k: (execs.append(a), real(*a, **k))[1]
+        ex.restore(dict(REPO))
+        assert execs == []  # the workspace holds exactly these files, untouched: nothing to do
+        assert ex.snapshot() == REPO
+        # Once a command may have changed anything, a restore does the real work again.
+        ex.run(["sh", "-c", "echo 'X = 2' > pkg/mod.py"])
+        ex.restore(REPO)
+        assert ex.read("pkg/mod.py") == "X = 1\n"
+        ex.write("pkg/mod.py", "X = 3\n")
+        ex.restore(REPO)
+        assert ex.read("pkg/mod.py") == "X = 1\n"
+        ex.close()
+    finally:
+        pool.close()
+
+
 def test_a_killed_worker_s_container_is_swept_from_its_ledger(tmp_path):
     ledger = tmp_path / "worker.jsonl"
     repo = str(Path(__file__).resolve().parents[2])
