@@ -346,6 +346,19 @@ def test_missing_images_say_how_to_build_them():
         DockerExecutor("densegym/no-such-image:0")
 
 
+def test_no_daemon_or_no_package_say_how_to_fix_it(monkeypatch):
+    from densegym.sandbox import docker as docker_executor
+    from densegym.sandbox.docker import DockerUnavailable
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(DockerUnavailable, match="dockerd --iptables=false --ip-forward=false --bridge=none"):
+        docker_executor._make_client()
+    assert not docker_available()
+    monkeypatch.setitem(sys.modules, "docker", None)  # the package not installed
+    with pytest.raises(DockerUnavailable, match=r"pip install densegym\[swe\]"):
+        docker_executor._make_client()
+
+
 def test_importing_the_sandbox_does_not_import_docker():
     code = "import sys, densegym.sandbox; densegym.sandbox.DockerExecutor; print('docker' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
