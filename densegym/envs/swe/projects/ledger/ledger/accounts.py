@@ -146,6 +146,8 @@ class ChartOfAccounts:
         result = []
         current = self.get(code).parent
         while current is not None:
+            if len(result) >= len(self._accounts):
+                raise AccountError(f"cycle in the parents of {code}")
             result.append(current)
             current = self.get(current).parent
         return result

@@ -129,3 +129,10 @@ def test_ancestors_depth_full_name():
     assert chart.depth("1000") == 0
     assert chart.full_name("1110") == "Assets:Cash:Petty Cash"
     assert chart.full_name("1200", sep=" / ") == "Assets / Receivables"
+
+
+def test_ancestors_detects_cycles():
+    chart = make_chart()
+    chart.get("1000").parent = "1110"
+    with pytest.raises(AccountError):
+        chart.ancestors("1110")

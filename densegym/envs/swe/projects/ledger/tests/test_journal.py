@@ -106,6 +106,13 @@ def test_journal_references():
     assert Journal(prefix="T", width=2).next_reference() == "T01"
 
 
+def test_journal_post_returns_transaction():
+    j = Journal()
+    t = txn(4)
+    assert j.post(t) is t
+    assert t.reference == "JE0001"
+
+
 def test_journal_sorted_by_date_stable():
     j = Journal()
     j.post(txn(5, desc="a"))

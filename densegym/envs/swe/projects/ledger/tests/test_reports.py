@@ -84,6 +84,24 @@ def test_trial_balance_as_of_and_zero():
     assert len(trial_balance(j, chart, as_of=D(2024, 1, 31), include_zero=True)) == 8
 
 
+def test_trial_balance_small_amounts():
+    chart, j = build()
+    j.post(Transaction(D(2024, 5, 1), "Fee").add_debit("5000", "0.40").add_credit("1200", "0.40"))
+    rows = {row[0]: row for row in trial_balance(j, chart)}
+    assert str(rows["5000"][2]) == "400.40"
+    assert str(rows["1200"][2]) == "199.60"
+    small = trial_balance(j, chart, as_of=D(2024, 1, 31))
+    assert len(small) == 3
+
+
+def test_trial_balance_below_one():
+    chart, j = build()
+    j.transactions.clear()
+    j.post(Transaction(D(2024, 5, 1), "Fee").add_debit("5000", "0.40").add_credit("1000", "0.40"))
+    rows = trial_balance(j, chart)
+    assert [(r[0], str(r[2]), str(r[3])) for r in rows] == [("1000", "0.00", "0.40"), ("5000", "0.40", "0.00")]
+
+
 def test_trial_balance_totals_balance():
     chart, j = build()
     debit, credit = trial_balance_totals(trial_balance(j, chart))
