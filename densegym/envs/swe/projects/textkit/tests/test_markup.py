@@ -94,3 +94,8 @@ def test_strip_markup():
 
 def test_strip_markup_broken_link():
     assert strip_markup("[a](b") == "[a](b"
+
+
+def test_strip_markup_several_links():
+    assert strip_markup("[a](b) [c](d) [e] [f](g") == "a c [e] [f](g"
+    assert strip_markup("x [a] [b](c)") == "x [a] b"

@@ -6,6 +6,11 @@ def test_transliterate_table():
     assert transliterate("Ærøskøbing") == "AEroskobing"
 
 
+def test_transliterate_whole_table():
+    assert transliterate("àáâäåæçèéêëìíîïñòóôõöøùúûüýÿßł") == "aaaaeaaeceeeeiiiinoooooeouuuueyyssl"
+    assert transliterate("ÄÖÜÆØÅÉÑÇŁ") == "AeOeUeAEOAENCL"
+
+
 def test_transliterate_unknown():
     assert transliterate("naïve ☃ café") == "naive  cafe"
     assert transliterate("☃x", unknown="?") == "?x"

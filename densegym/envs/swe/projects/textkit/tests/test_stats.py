@@ -36,6 +36,11 @@ def test_syllables_silent_e():
     assert syllables("the") == 1
 
 
+def test_syllables_silent_e_long_words():
+    assert syllables("lemonade") == 3
+    assert syllables("tadpole") == 2
+
+
 def test_syllables_le_ending():
     assert syllables("table") == 2
     assert syllables("little") == 2

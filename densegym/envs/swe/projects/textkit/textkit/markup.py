@@ -149,11 +149,11 @@ def strip_markup(text):
             line = item[1]
         for marker in ("**", "*", "`"):
             line = line.replace(marker, "")
-        while "[" in line and "](" in line:
-            start = line.index("[")
-            close = line.find("](", start)
-            end = line.find(")", close)
-            if close == -1 or end == -1:
+        for _ in range(line.count("[")):
+            close = line.find("](")
+            start = line.rfind("[", 0, close) if close != -1 else -1
+            end = line.find(")", close + 2) if close != -1 else -1
+            if start == -1 or end == -1:
                 break
             line = line[:start] + line[start + 1:close] + line[end + 1:]
         out.append(line)

@@ -16,23 +16,21 @@ def sentences(text):
     """
     result = []
     start = 0
-    i = 0
+    resume = 0
     n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in ".!?":
-            j = i
-            while j + 1 < n and text[j + 1] in ".!?":
-                j += 1
-            at_end = j + 1 >= n or text[j + 1].isspace()
-            if at_end and not (ch == "." and _is_abbreviation(text, start, i)):
-                piece = text[start:j + 1].strip()
-                if piece:
-                    result.append(piece)
-                start = j + 1
-            i = j + 1
+    for i, ch in enumerate(text):
+        if i < resume or ch not in ".!?":
             continue
-        i += 1
+        j = i
+        while j + 1 < n and text[j + 1] in ".!?":
+            j += 1
+        resume = j + 1
+        at_end = j + 1 >= n or text[j + 1].isspace()
+        if at_end and not (ch == "." and _is_abbreviation(text, start, i)):
+            piece = text[start:j + 1].strip()
+            if piece:
+                result.append(piece)
+            start = j + 1
     tail = text[start:].strip()
     if tail:
         result.append(tail)
