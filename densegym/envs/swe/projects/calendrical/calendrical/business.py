@@ -5,6 +5,9 @@ from .dates import Date, days_in_month
 SATURDAY = 5
 SUNDAY = 6
 
+#: How far :meth:`BusinessCalendar.next_business_day` looks before giving up.
+MAX_SEARCH_DAYS = 366
+
 
 def easter(year):
     """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
@@ -80,10 +83,11 @@ class BusinessCalendar:
     def next_business_day(self, date, forward=True):
         """The first business day strictly after (or before) ``date``."""
         step = 1 if forward else -1
-        current = date.add_days(step)
-        while not self.is_business_day(current):
-            current = current.add_days(step)
-        return current
+        for offset in range(1, MAX_SEARCH_DAYS + 1):
+            current = date.add_days(step * offset)
+            if self.is_business_day(current):
+                return current
+        raise ValueError(f"no business day within {MAX_SEARCH_DAYS} days of {date}")
 
     def roll(self, date, convention="following"):
         """Adjust ``date`` onto a business day.
@@ -123,11 +127,9 @@ class BusinessCalendar:
         if end < start:
             return -self.business_days_between(end, start)
         count = 0
-        current = start
-        while current < end:
-            if self.is_business_day(current):
+        for offset in range(end - start):
+            if self.is_business_day(start.add_days(offset)):
                 count += 1
-            current = current.add_days(1)
         return count
 
     def business_days_in_month(self, year, month):

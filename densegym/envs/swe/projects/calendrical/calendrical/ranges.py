@@ -65,12 +65,14 @@ class DateRange:
 
     def split_by_month(self):
         """Pieces of this range that each lie within a single calendar month."""
+        first = self.start.start_of_month()
+        months = (self.end.year - first.year) * 12 + self.end.month - first.month + 1
         pieces = []
-        current = self.start
-        while current <= self.end:
-            piece_end = min(current.end_of_month(), self.end)
-            pieces.append(DateRange(current, piece_end))
-            current = piece_end.add_days(1)
+        for index in range(months):
+            month_start = first.add_months(index)
+            piece_start = max(month_start, self.start)
+            piece_end = min(month_start.end_of_month(), self.end)
+            pieces.append(DateRange(piece_start, piece_end))
         return pieces
 
 

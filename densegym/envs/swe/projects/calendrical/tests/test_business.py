@@ -112,3 +112,11 @@ def test_business_days_in_month():
     assert len(days) == 20
     assert str(days[0]) == "2024-02-01"
     assert str(days[-1]) == "2024-02-29"
+
+
+def test_next_business_day_gives_up():
+    start = Date(2024, 1, 1)
+    cal = BusinessCalendar(holidays=[start.add_days(i) for i in range(1, 400)])
+    with pytest.raises(ValueError):
+        cal.next_business_day(start)
+    assert str(BusinessCalendar(holidays=[start.add_days(i) for i in range(1, 366)]).next_business_day(start)) == "2025-01-01"
