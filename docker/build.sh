@@ -65,7 +65,7 @@ fi
 if $clean; then
   # The namespace of the sandbox image (densegym/): per-project images built FROM it share it.
   prefix="${sandbox_image%%/*}/"
-  mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F "$prefix" | grep -v ':<none>$' || true)
+  mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' | awk -v p="$prefix" 'index($0, p) == 1 && !/:<none>$/')
   for img in "$library_image" "$sandbox_image" "$base_image"; do
     exists "$img" && images+=("$img")
   done
