@@ -433,6 +433,13 @@ class _Container:
         except Exception:
             pass  # a container already gone has nothing left to kill
 
+    def _kill_by_exec(self, uid: int) -> None:
+        try:
+            exec_id = self.api.exec_create(self.id, ["sh", "-c", "kill -9 -1"], user=f"{uid}:{uid}")["Id"]
+            self.api.exec_start(exec_id, detach=True)
+        except Exception:
+            pass
+
     def exec(
         self,
         argv: Sequence[str],
@@ -494,6 +501,8 @@ class _Container:
             if not eof:
                 self.kill_user(user)
                 eof = _drain(sock, time.monotonic() + 3.0)
+                if not eof:  # the killer did not answer (its supervisor gone?): the slower way, by an exec
+                    self._kill_by_exec(user)
         finally:
             sock.close()
         code = None if timed_out else _exit_code(self.api, exec_id)
