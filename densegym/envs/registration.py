@@ -46,6 +46,11 @@ FAMILIES: dict[str, Family] = {
             "search", "densegym.envs.search", ("bm25s",),
             (("retrieval", 0.5), ("redundancy", 0.1), ("format", 0.1), ("outcome", 1.0)),
         ),
+        Family(
+            "swe", "densegym.envs.swe", ("pytest",),
+            (("tests", 1.0), ("regression", 0.5), ("localization", 0.2), ("format", 0.1), ("outcome", 1.0),
+             ("level", 0.0)),
+        ),
     )
 }
 
@@ -91,6 +96,7 @@ _LSP = "densegym.envs.lsp.env:LSPCodeEnv"
 _SEARCH = "densegym.envs.search.env:SearchQAEnv"
 _WEBSHOP = "densegym.envs.web.env:WebShopEnv"
 _WEBFORMS = "densegym.envs.web.forms_env:WebFormsEnv"
+_SWE = "densegym.envs.swe.env:SWEEnv"
 
 ENVS: tuple[EnvInfo, ...] = (
     EnvInfo("densegym/Sokoban-v0", _SOKOBAN, "sokoban", "generated levels; any size via dim_room/num_boxes/difficulty"),
@@ -126,6 +132,17 @@ ENVS: tuple[EnvInfo, ...] = (
     ),
     EnvInfo(
         "densegym/SearchQA-small-v0", _SEARCH, "search", "the same over a 5,000-document world", {"num_docs": 5000},
+    ),
+    EnvInfo(
+        "densegym/SWE-v0", _SWE, "swe",
+        "issues in 6 real Python repositories, 300+ bugs validated by their test suites; Docker or bubblewrap",
+    ),
+    EnvInfo(
+        "densegym/SWE-bash-v0", _SWE, "swe", "the same with mini-swe-agent's bash-only actions",
+        {"action_format": "bash"},
+    ),
+    EnvInfo(
+        "densegym/SWE-easy-v0", _SWE, "swe", "the single-mutation tasks (difficulty 1-2)", {"difficulty": (1, 2)},
     ),
 )
 

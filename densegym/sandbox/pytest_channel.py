@@ -59,7 +59,7 @@ _send("start")
 
 
 def pytest_collection_finish(session) -> None:
-    _send("collected", tests=[_name(item.nodeid) for item in session.items])
+    _send("collected", tests=[_name(item.nodeid) for item in session.items], nodes=[item.nodeid for item in session.items])
 
 
 def pytest_collectreport(report) -> None:
@@ -70,7 +70,7 @@ def pytest_collectreport(report) -> None:
 def pytest_runtest_logreport(report) -> None:
     # The call phase carries the verdict; a failed setup or teardown fails the test too.
     if report.when == "call" or report.outcome != "passed":
-        _send("report", test=_name(report.nodeid), when=report.when, outcome=report.outcome, text=_text(report) if report.failed else "")
+        _send("report", test=_name(report.nodeid), node=report.nodeid, when=report.when, outcome=report.outcome, text=_text(report) if report.failed else "")
 
 
 @pytest.hookimpl(trylast=True)  # after every other plugin had its say

@@ -35,6 +35,7 @@ import random
 import re
 import secrets
 import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,3 +358,118 @@ def _agent_text(suite: Suite, calls, passing, texts, collect_errors, result: Exe
     n_fail = len(suite.names) - n_pass
     parts.append(f"{n_fail} failed, {n_pass} passed" if n_fail else f"{n_pass} passed")
     return "\n".join(p for p in parts if p)
+
+
+# ---- a whole suite of test files (a repository's tests) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeVerdict:
+    """The verdict of a run over several test files, per pytest node id (``tests/test_x.py::test_y[1]``), under
+    the real names. The same three channels as :class:`Verdict` must agree, or nothing passes."""
+
+    passed: frozenset[str]
+    reported: frozenset[str]  # every real node that reported a call (passed or not)
+    tampered: bool
+    reasons: tuple[str, ...]
+    timed_out: bool
+    output_truncated: bool
+    crashed: bool
+    output: str = field(default="", repr=False)  # pytest's own output, for the logs (it may name canaries)
+
+    def passing(self, nodes: Sequence[str]) -> int:
+        return sum(n in self.passed for n in nodes)
+
+
+def run_test_files(
+    executor: Executor,
+    tests: Mapping[str, str],
+    limits: Limits,
+    *,
+    canaries_per_file: int = 2,
+    rng: random.Random | None = None,
+    conftest: bool = False,
+    extra_args: tuple[str, ...] = (),
+) -> NodeVerdict:
+    """Run the test modules ``tests`` (workspace path -> source) with pytest in the executor's workspace (give
+    it a fork: this writes the modules, with opaque names and canaries, over what is there) and read the
+    verdict per node id. The workspace's pytest configuration is replaced by an empty one and its conftest
+    files are not loaded (``conftest=True`` loads them: only when the caller put pristine ones there), so
+    only the code under test can act, and the checks catch what it forges."""
+    rng = rng or random.Random(secrets.randbits(64))
+    suites = {path: prepare_suite(source, canaries_per_file, rng) for path, source in sorted(tests.items())}
+    for path, suite in suites.items():
+        executor.write(path, suite.source)
+    plugin_file, ini_file = f"{PLUGIN_MODULE}.py", "pytest.ini"
+    executor.write(plugin_file, PLUGIN_SOURCE.read_text())
+    executor.write(ini_file, "[pytest]\n")
+    key = secrets.token_hex(32)
+    argv = [executor.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN_MODULE, "--tb=short",
+            "--no-header", *([] if conftest else ["--noconftest"]), "-c", ini_file, "--rootdir", ".", *extra_args,
+            *suites]  # fmt: skip
+    env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", KEY_VAR: key}
+    read_only = [*suites, plugin_file, ini_file]
+    result = executor.run(argv, ".", env=env, limits=limits, channel=True, read_only=read_only)
+    return read_node_verdict(result, key.encode(), suites)
+
+
+def _real_node(node: str, suites: Mapping[str, Suite]) -> tuple[str, str]:
+    """``(kind, real node id)`` of a run's node id: kind is ``"real"``, ``"canary"`` or ``"unknown"``."""
+    path, sep, rest = node.partition("::")
+    suite = suites.get(path)
+    if suite is None or not sep:
+        return "unknown", node
+    fn, bracket, params = rest.partition("[")
+    if fn in suite.canaries:
+        return "canary", node
+    if fn in suite.names:
+        return "real", f"{path}::{suite.names[fn]}{bracket}{params}"
+    return ("real", node) if "::" in fn else ("unknown", node)  # a method of a test class keeps its name
+
+
+def read_node_verdict(result: ExecResult, key: bytes, suites: Mapping[str, Suite]) -> NodeVerdict:
+    """Cross-check the stream, the exit status and the canaries of a :func:`run_test_files` run."""
+    cut = result.timed_out or result.output_truncated
+    signalled = not cut and result.returncode is not None and not 0 <= result.returncode < 128
+    records, reasons = _records(result.channel, key, finished_cleanly=not (cut or signalled))
+    calls: dict[str, list[str]] = {}  # run node -> outcomes of its call phase
+    failed_phase: set[str] = set()
+    finish: dict | None = None
+    for record in records:
+        ev = record.get("ev")
+        if finish is not None:
+            reasons.append(f"a {ev!r} record came after the session finished")
+        elif ev == "report":
+            node = str(record.get("node"))
+            if _real_node(node, suites)[0] == "unknown":
+                reasons.append(f"a report for a test the suite does not have ({node})")
+                continue
+            if record.get("when") == "call":
+                calls.setdefault(node, []).append(str(record.get("outcome")))
+            if record.get("outcome") == "failed":
+                failed_phase.add(node)
+        elif ev == "finish":
+            finish = record
+        elif ev not in ("start", "collected", "collect_error"):
+            reasons.append(f"an unknown record {ev!r}")
+    crashed = signalled and finish is None
+    passing = {n for n, outcomes in calls.items() if outcomes == ["passed"] and n not in failed_phase}
+    reasons += [f"a test reported {len(o)} times" for o in calls.values() if len(o) > 1]
+    canaries = any(s.canaries for s in suites.values())
+    if not (cut or crashed):
+        if finish is None:
+            reasons.append(f"pytest exited (code {result.returncode}) without finishing its session")
+        elif finish.get("exitstatus") != result.returncode:
+            reasons.append(f"pytest announced exit status {finish.get('exitstatus')} but the process exited with "
+                           f"{result.returncode}")  # fmt: skip
+        elif result.returncode == 0 and canaries:
+            reasons.append("pytest reported success, which the suite's known-failing tests rule out")
+    passed_canaries = [n for n in passing if _real_node(n, suites)[0] == "canary"]
+    if passed_canaries:
+        reasons.append(f"{len(passed_canaries)} test(s) known to fail were reported passing")
+    tampered = bool(reasons)
+    real = {n: _real_node(n, suites) for n in calls}
+    reported = frozenset(r for kind, r in real.values() if kind == "real")
+    passed = frozenset() if (tampered or cut or crashed) else frozenset(real[n][1] for n in passing if real[n][0] == "real")
+    return NodeVerdict(passed, reported, tampered, tuple(dict.fromkeys(reasons)), result.timed_out,
+                       result.output_truncated, crashed, result.output)  # fmt: skip

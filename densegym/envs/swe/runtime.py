@@ -1,0 +1,142 @@
+"""Where an SWE episode's commands run: a Docker container per episode, or the local bubblewrap executor.
+
+Both give the env an :class:`~densegym.sandbox.protocol.Executor` over the task's repository; the env never
+knows which. The Docker runtime builds one image per repository (the project's clean files in ``/repo``) and
+keeps a warm pool of started containers per image, so a reset loads the task's files into a running container
+(one archive upload) instead of paying a cold start. A SWE-bench task brings its own image: the repository is
+copied from the image (``/testbed``) into the workspace at reset, and its pristine tests come from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from densegym import resources
+from densegym.envs.swe.patches import PatchError, apply_patch
+from densegym.envs.swe.task import SWETask, is_test_path, project_files
+from densegym.sandbox import Limits, LocalExecutor, Workspace
+
+
+class RuntimeFailure(RuntimeError):
+    """The sandbox failed (the Docker daemon went away, a container died): not the agent's doing."""
+
+
+class EpisodeExecutor:
+    """An executor for one episode, with the task as the runtime resolved it (``task``)."""
+
+    def __init__(self, executor: Any, task: SWETask):
+        self._executor, self.task = executor, task
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._executor, name)
+        return functools.partial(_guard, attr) if callable(attr) else attr
+
+    def close(self) -> None:
+        try:
+            self._executor.close()
+        except Exception:  # noqa: BLE001 - closing is best effort; leftovers sweeps what remains
+            pass
+
+
+def _guard(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except RuntimeFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        if _is_infrastructure(exc):
+            raise RuntimeFailure(f"{type(exc).__name__}: {exc}") from exc
+        raise
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
+        return False  # the agent named a file that is not there: its mistake, reported to it
+    if module.startswith("densegym.sandbox.docker") and isinstance(exc, RuntimeError):
+        return True  # the daemon, the image, a container or its file helper failed
+    return module.startswith(("docker", "requests", "urllib3")) or isinstance(exc, OSError)
+
+
+class LocalRuntime:
+    """The task's files in a host temp directory; commands under bubblewrap (read-only host, no network)."""
+
+    name = "local"
+
+    def __init__(self, *, unsafe_local: bool, limits: Limits):
+        self.template = LocalExecutor(unsafe_local=unsafe_local, limits=limits)
+
+    def open(self, task: SWETask) -> EpisodeExecutor:
+        if task.image is not None:
+            raise ValueError(f"task {task.task_id} runs in its image {task.image!r}: use executor='docker'")
+        return EpisodeExecutor(self.template.with_workspace(Workspace(task.files, max_file_bytes=4 << 20)), task)
+
+    def trusts_conftest(self, task: SWETask) -> bool:
+        return False
+
+
+class DockerRuntime:
+    """A container per episode from the repository's image, taken from this process's warm pool for it."""
+
+    name = "docker"
+
+    def __init__(self, *, warm_pool: int, memory: str | int, cpus: float, limits: Limits):
+        from densegym.sandbox import docker as sandbox_docker
+
+        self._docker = sandbox_docker
+        self.settings = sandbox_docker.ContainerSettings(memory_bytes=_bytes(memory), cpus=float(cpus))
+        self.warm_pool, self.limits = int(warm_pool), limits
+        # A clear error now (no package, no daemon, no sandbox image), not at the first reset.
+        sandbox_docker._require_image(sandbox_docker.client().api, sandbox_docker.DEFAULT_IMAGE)
+
+    def open(self, task: SWETask) -> EpisodeExecutor:
+        image = task.image or self._docker.ensure_project_image(task.project, project_files(task.project))
+        pool = self._docker.ContainerPool.shared(image, size=self.warm_pool, settings=self.settings)
+        executor = _guard(pool.acquire, self.limits, max_file_bytes=4 << 20)
+        if task.image is None:
+            _guard(executor.restore, task.files)
+            return EpisodeExecutor(executor, task)
+        return EpisodeExecutor(executor, self._load_from_image(executor, task))
+
+    def _load_from_image(self, executor: Any, task: SWETask) -> SWETask:
+        """A SWE-bench task: the repository from the image, its pristine tests with the test patch applied."""
+        result = executor.run(["cp", "-a", f"{task.image_root}/.", "."], limits=Limits(timeout_s=300))
+        if not result.ok:
+            raise RuntimeFailure(f"copying {task.image_root} out of {task.image} failed: {result.output[-500:]}")
+        files = executor.snapshot()
+        tests = {p: t for p, t in files.items() if is_test_path(p)}
+        try:
+            pristine = apply_patch(tests, task.meta.get("test_patch", ""))
+        except PatchError as exc:
+            raise ValueError(f"task {task.task_id}: its test_patch does not apply to {task.image}: {exc}") from None
+        return dataclasses.replace(task, files=files, pristine=pristine)
+
+    def trusts_conftest(self, task: SWETask) -> bool:
+        return task.image is not None  # a SWE-bench repository's own conftest files (pristine) set its tests up
+
+
+def _bytes(size: str | int) -> int:
+    """``"1g"``, ``"512m"``, ``"64k"`` or a number of bytes."""
+    if isinstance(size, int):
+        return size
+    text = str(size).strip().lower()
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
+    try:
+        return int(float(text.rstrip("kmg")) * scale)
+    except ValueError:
+        raise ValueError(f"a memory size is a number of bytes or like '1g' / '512m', got {size!r}") from None
+
+
+def open_runtime(kind: str, *, unsafe_local: bool, warm_pool: int, memory: str, cpus: float, limits: Limits):
+    """The runtime for ``executor=kind``: ``"docker"``, ``"local"``, or ``"auto"`` (Docker when it works)."""
+    if kind not in ("auto", "docker", "local"):
+        raise ValueError(f"executor must be 'auto', 'docker' or 'local', got {kind!r}")
+    if kind == "auto":
+        from densegym.sandbox import docker_available
+
+        kind = "docker" if docker_available() else "local"
+    if kind == "docker":
+        return DockerRuntime(warm_pool=warm_pool, memory=memory, cpus=cpus, limits=limits)
+    return LocalRuntime(unsafe_local=unsafe_local, limits=limits)
