@@ -144,8 +144,11 @@ def parent(rel, create=False):
             os.chown(part, uid, uid, dir_fd=fd, follow_symlinks=False)
             nxt = os.open(part, NOFOLLOW_DIR, dir_fd=fd)
         except OSError:
+            link = kind(fd, part) == stat.S_IFLNK
             os.close(fd)
-            raise Escape(f"path {rel!r} passes through a symlink, which the workspace does not follow")
+            if link:
+                raise Escape(f"path {rel!r} passes through a symlink, which the workspace does not follow")
+            raise FileNotFoundError(rel)  # a file where a directory should be
         os.close(fd)
         fd = nxt
     return fd, name
@@ -367,9 +370,9 @@ def _start_container(api, image: str, settings: ContainerSettings, pool_id: str)
         nano_cpus=int(settings.cpus * 1e9),
         pids_limit=settings.pids,
         read_only=True,
-        tmpfs={
-            "/tmp": f"size={settings.tmp_bytes},mode=1777",
-            "/workspace": f"size={settings.workspace_bytes},uid={AGENT_UID},gid={AGENT_UID},mode=0755",
+        tmpfs={  # exec: an agent runs its own scripts (./run_tests.sh), as it may on the local executor
+            "/tmp": f"size={settings.tmp_bytes},mode=1777,exec",
+            "/workspace": f"size={settings.workspace_bytes},uid={AGENT_UID},gid={AGENT_UID},mode=0755,exec",
         },
         cap_drop=["ALL"],
         # For the executor's own work as root (files owned by the agent, the killers' uids); an agent command
@@ -400,7 +403,10 @@ def _remove_container(api, cid: str, token: int | None) -> None:
         api.remove_container(cid, force=True)
     except Exception as exc:
         if "No such container" not in str(exc) and "404" not in str(exc):
-            subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, check=False)
+            try:  # the client is unusable (closed at exit, say): the CLI, if there is one
+                subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
     leftovers.release(token)
 
 

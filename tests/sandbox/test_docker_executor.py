@@ -105,6 +105,9 @@ def test_run_cwd_output_and_exit_code(ex):
     assert r.returncode == 3 and r.output.splitlines() == ["/workspace/pkg", "err"] and r.isolated and not r.ok
     r = ex.run(["id", "-u"])
     assert r.output.strip() == "1000"
+    ex.write("run.sh", "#!/bin/sh\necho ran\n")
+    r = ex.run(["sh", "-c", "chmod +x run.sh && ./run.sh"])  # its own scripts run, as on the local executor
+    assert r.returncode == 0 and r.output.strip() == "ran"
 
 
 def test_the_environment_is_an_allow_list(ex, monkeypatch):
