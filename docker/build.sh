@@ -26,6 +26,7 @@ Environment:
   DENSEGYM_BASE_IMAGE      default densegym/base:bookworm
   DENSEGYM_SANDBOX_IMAGE   default densegym/sandbox:1
   DENSEGYM_LIBRARY_IMAGE   default densegym/densegym:latest
+  DENSEGYM_LIBRARY_EXTRAS  the library image's extras (default train,sql,search,openai)
 USAGE
 }
 
@@ -168,7 +169,9 @@ if $library; then
     say "building $library_image from docker/densegym.Dockerfile (context: $repo)"
     # --network host: this build alone downloads Python packages (PyPI) and python3-venv (Debian); the
     # daemon has no bridge network (see README), and the images episodes run in are built with --network none
-    run docker build --network host --build-arg "BASE=$base_image" -t "$library_image" \
+    extras=()
+    [ -n "${DENSEGYM_LIBRARY_EXTRAS:-}" ] && extras=(--build-arg "EXTRAS=$DENSEGYM_LIBRARY_EXTRAS")
+    run docker build --network host --build-arg "BASE=$base_image" "${extras[@]}" -t "$library_image" \
       -f "$here/densegym.Dockerfile" "$repo"
   fi
 fi

@@ -1,4 +1,5 @@
-# densegym/densegym:latest: the whole library (the [train] extra: torch CPU, transformers), so that
+# densegym/densegym:latest: the library with the extras a plain container can run (train with the CPU
+# torch, sql, search, openai; ARG EXTRAS below), so that
 #   docker run --rm densegym/densegym:latest densegym demo
 # works. Built by `bash docker/build.sh --library` with the repository checkout as context (.dockerignore
 # leaves out .venv, runs, build, .git and caches, but keeps build/docker-pip) and --network host: this build
@@ -21,8 +22,12 @@ RUN if [ -s /tmp/pip/host-ca.crt ]; then export PIP_CERT=/tmp/pip/host-ca.crt; f
  && pip install --find-links /tmp/pip torch==2.13.0
 COPY pyproject.toml README.md /src/densegym/
 COPY densegym /src/densegym/densegym
+# The extras: what runs in a plain container. Left out: web (needs a Chromium), lsp (its executor needs
+# bubblewrap, which needs privileges in a container), search-dense, ray and vllm (large); add them with
+# docker rmi densegym/densegym:latest; DENSEGYM_LIBRARY_EXTRAS=... bash docker/build.sh --library
+ARG EXTRAS=train,sql,search,openai
 RUN if [ -s /tmp/pip/host-ca.crt ]; then export PIP_CERT=/tmp/pip/host-ca.crt; fi \
- && pip install --find-links /tmp/pip "/src/densegym[train]"
+ && pip install --find-links /tmp/pip "/src/densegym[$EXTRAS]"
 
 # Stage 2: the base and the venv (same base, same /usr/bin/python3: the venv works where it was made)
 FROM ${BASE}
