@@ -15,6 +15,18 @@ def test_inline_code():
     assert render_inline("`**not bold**`") == "<code>**not bold**</code>"
 
 
+def test_inline_empty_code_span():
+    assert render_inline("a `` b") == "a <code></code> b"
+
+
+def test_inline_span_helper():
+    from textkit.markup import _inline_span
+    assert _inline_span("x`y`z", 1) == ("<code>y</code>", 3)
+    assert _inline_span("**b** c", 0) == ("<strong>b</strong>", 5)
+    assert _inline_span("[a](u) c", 0) == ('<a href="u">a</a>', 6)
+    assert _inline_span("plain", 0) == (None, 0)
+
+
 def test_inline_unclosed_code():
     assert render_inline("a ` b") == "a ` b"
 

@@ -20,11 +20,42 @@ def escape_html(text, quote=True):
 
 
 def _find_closing(text, marker, start):
-    """Index of the next ``marker`` at or after ``start`` that closes a span, or -1."""
+    """Index of the ``marker`` that closes a span opened just before ``start``, or -1.
+
+    A marker directly at ``start`` would make an empty span, so it is skipped.
+    """
     index = text.find(marker, start)
-    while index != -1 and index == start:
-        index = text.find(marker, index + 1)
+    if index == start:
+        index = text.find(marker, start + 1)
     return index
+
+
+def _inline_span(text, i):
+    """Render the span starting at ``text[i]``: ``(html, characters consumed)``.
+
+    Returns ``(None, 0)`` when no code span, link or emphasis starts there.
+    """
+    ch = text[i]
+    if ch == "`":
+        end = text.find("`", i + 1)
+        if end != -1:
+            return "<code>" + escape_html(text[i + 1:end]) + "</code>", end + 1 - i
+    elif ch == "[":
+        close = text.find("](", i)
+        end = text.find(")", close + 2)
+        if close != -1 and end != -1:
+            label = render_inline(text[i + 1:close])
+            url = escape_html(text[close + 2:end])
+            return f'<a href="{url}">{label}</a>', end + 1 - i
+    elif text.startswith("**", i):
+        end = _find_closing(text, "**", i + 2)
+        if end != -1:
+            return "<strong>" + render_inline(text[i + 2:end]) + "</strong>", end + 2 - i
+    elif ch == "*":
+        end = _find_closing(text, "*", i + 1)
+        if end != -1:
+            return "<em>" + render_inline(text[i + 1:end]) + "</em>", end + 1 - i
+    return None, 0
 
 
 def render_inline(text):
@@ -32,36 +63,11 @@ def render_inline(text):
     out = []
     i = 0
     while i < len(text):
-        ch = text[i]
-        if ch == "`":
-            end = text.find("`", i + 1)
-            if end > i:
-                out.append("<code>" + escape_html(text[i + 1:end]) + "</code>")
-                i = end + 1
-                continue
-        elif ch == "[":
-            close = text.find("](", i)
-            end = text.find(")", close + 2) if close != -1 else -1
-            if close != -1 and end != -1:
-                label = render_inline(text[i + 1:close])
-                url = escape_html(text[close + 2:end])
-                out.append(f'<a href="{url}">{label}</a>')
-                i = end + 1
-                continue
-        elif text.startswith("**", i):
-            end = _find_closing(text, "**", i + 2)
-            if end != -1:
-                out.append("<strong>" + render_inline(text[i + 2:end]) + "</strong>")
-                i = end + 2
-                continue
-        elif ch == "*":
-            end = _find_closing(text, "*", i + 1)
-            if end != -1:
-                out.append("<em>" + render_inline(text[i + 1:end]) + "</em>")
-                i = end + 1
-                continue
-        out.append(escape_html(ch))
-        i += 1
+        html, consumed = _inline_span(text, i)
+        if html is None:
+            html, consumed = escape_html(text[i]), 1
+        out.append(html)
+        i += max(consumed, 1)
     return "".join(out)
 
 
