@@ -6,6 +6,7 @@ from calendrical.dates import Date
 
 @pytest.mark.parametrize("year,expected", [
     (2024, "2024-03-31"), (2025, "2025-04-20"), (2019, "2019-04-21"), (2000, "2000-04-23"), (2038, "2038-04-25"),
+    (1954, "1954-04-18"), (1805, "1805-04-14"), (1707, "1707-04-24"),
 ])
 def test_easter(year, expected):
     assert str(easter(year)) == expected

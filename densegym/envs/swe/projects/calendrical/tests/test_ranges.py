@@ -77,6 +77,11 @@ def test_split_by_month():
     assert [str(p) for p in R(3, 4).split_by_month()] == ["2024-01-03..2024-01-04"]
 
 
+def test_split_by_month_across_years():
+    rng = DateRange(Date(2023, 12, 15), Date(2024, 1, 10))
+    assert [str(p) for p in rng.split_by_month()] == ["2023-12-15..2023-12-31", "2024-01-01..2024-01-10"]
+
+
 def test_merge_overlapping_and_adjacent():
     assert merge([R(8, 10), R(1, 3), R(2, 5), R(6, 6)]) == [R(1, 6), R(8, 10)]
 
