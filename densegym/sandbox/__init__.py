@@ -11,6 +11,8 @@ from densegym.sandbox.executor import (
 from densegym.sandbox.workspace import PathEscape, Workspace
 
 __all__ = [
+    "ContainerPool",
+    "DockerExecutor",
     "ExecResult",
     "IsolationUnavailable",
     "Limits",
@@ -19,8 +21,6 @@ __all__ = [
     "UnsafeLocalWarning",
     "Workspace",
     "bubblewrap_path",
-    "ContainerPool",
-    "DockerExecutor",
     "docker_available",
 ]
 

@@ -433,7 +433,10 @@ class _Container:
         self.remove = weakref.finalize(self, _remove_container, api, cid, token)
 
     def kill_user(self, uid: int) -> None:
-        """Wake the killer of ``uid``: every process of that user dies at once, whatever it did."""
+        """Wake the killer of ``uid``: every process of that user dies at once, whatever it did. (The
+        executor's own root helpers have none: they end by themselves.)"""
+        if uid not in _KILL_SIGNAL:
+            return
         try:
             self.api.kill(self.id, signal=_KILL_SIGNAL[uid])
         except Exception:
@@ -507,7 +510,7 @@ class _Container:
             if not eof:
                 self.kill_user(user)
                 eof = _drain(sock, time.monotonic() + 3.0)
-                if not eof:  # the killer did not answer (its supervisor gone?): the slower way, by an exec
+                if not eof and user in _KILL_SIGNAL:  # the killer did not answer (its supervisor gone?): an exec
                     self._kill_by_exec(user)
         finally:
             sock.close()

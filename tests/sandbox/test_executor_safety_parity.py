@@ -59,7 +59,7 @@ def _processes_matching(ex, needle: str) -> list[str]:
     if isinstance(ex, LocalExecutor):
         import sys
 
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=30)
         return out.stdout.splitlines()
     r = ex.run([ex.python, "-c", code])
     assert r.returncode == 0, r.output
@@ -104,7 +104,7 @@ def test_deleting_host_files_by_absolute_path_fails(ex, tmp_path):
 def _host_addresses() -> list[str]:
     found = {"127.0.0.1"}
     try:
-        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], check=False, capture_output=True, text=True, timeout=10).stdout
         found |= {line.split()[3].split("/")[0] for line in out.splitlines() if len(line.split()) > 3}
     except (OSError, subprocess.TimeoutExpired):
         pass
