@@ -136,3 +136,9 @@ def test_ancestors_detects_cycles():
     chart.get("1000").parent = "1110"
     with pytest.raises(AccountError):
         chart.ancestors("1110")
+
+
+def test_chart_from_accounts():
+    chart = ChartOfAccounts([Account("1000", "Cash"), Account("4000", "Sales")])
+    assert chart.codes() == ["1000", "4000"]
+    assert chart.get("4000").name == "Sales"

@@ -56,6 +56,7 @@ def test_transaction_totals():
     assert str(t.total_credits) == "100.00"
     assert t.is_balanced()
     assert t.accounts() == ["5000", "1000", "3000"]
+    assert [p.memo for p in t.postings] == ["", "", ""]
 
 
 def test_transaction_imbalance():

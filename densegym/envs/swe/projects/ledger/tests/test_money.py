@@ -181,3 +181,14 @@ def test_money_split_and_format():
     assert [str(m) for m in Money(10).split([1, 2])] == ["3.34 USD", "6.66 USD"]
     assert Money("-1500", "GBP").format(parens=True) == "(£1,500.00)"
     assert repr(Money("2", "EUR")) == "Money('2.00', 'EUR')"
+
+
+def test_money_le_checks_currency():
+    with pytest.raises(ValueError):
+        Money(1, "USD") <= Money(1, "EUR")
+    with pytest.raises(ValueError):
+        Money(1, "USD") < Money(1, "EUR")
+
+
+def test_money_hash():
+    assert len({Money(1), Money("1.00"), Money(1, "EUR")}) == 2

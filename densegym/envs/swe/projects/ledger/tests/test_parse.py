@@ -130,3 +130,21 @@ def test_round_trip():
     assert format_journal(again) == text
     assert text.count("\n\n") == 1
     assert text.endswith("-800.00\n")
+
+
+def test_parse_date_default_line():
+    with pytest.raises(ParseError) as info:
+        parse_date("2024-13-01")
+    assert str(info.value) == "line 0: bad date '2024-13-01'"
+
+
+def test_error_messages_name_the_line():
+    with pytest.raises(ParseError) as info:
+        parse_header("2024-01-05", line=4)
+    assert str(info.value) == "line 4: missing description"
+    with pytest.raises(ParseError) as info:
+        parse_posting_line("  1000 x1", line=6)
+    assert str(info.value) == "line 6: bad amount 'x1'"
+    with pytest.raises(ParseError) as info:
+        parse_journal("\n2024-01-01 A\n  1000 5\n")
+    assert str(info.value) == "line 2: transaction needs at least two postings"

@@ -81,7 +81,9 @@ def test_trial_balance_as_of_and_zero():
     chart, j = build()
     rows = trial_balance(j, chart, as_of=D(2024, 1, 31))
     assert [r[0] for r in rows] == ["1000", "2000", "3000"]
-    assert len(trial_balance(j, chart, as_of=D(2024, 1, 31), include_zero=True)) == 8
+    zero_rows = trial_balance(j, chart, as_of=D(2024, 1, 31), include_zero=True)
+    assert len(zero_rows) == 8
+    assert [str(x) for x in zero_rows[1][2:]] == ["0.00", "0.00"]
 
 
 def test_trial_balance_small_amounts():
@@ -131,6 +133,8 @@ def test_balance_sheet():
     sheet = balance_sheet(j, chart)
     assert str(sheet["total_assets"]) == "1550.00"
     assert str(sheet["total_liabilities"]) == "500.00"
+    assert [(row[1], str(row[2])) for row in sheet["liabilities"]] == [("Loan", "500.00")]
+    assert [(row[1], str(row[2])) for row in sheet["equity"]] == [("Capital", "1000.00")]
     assert str(sheet["retained_earnings"]) == "50.00"
     assert str(sheet["total_equity"]) == "1050.00"
     assert sheet["balanced"] is True
