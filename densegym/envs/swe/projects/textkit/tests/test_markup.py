@@ -111,3 +111,7 @@ def test_strip_markup_broken_link():
 def test_strip_markup_several_links():
     assert strip_markup("[a](b) [c](d) [e] [f](g") == "a c [e] [f](g"
     assert strip_markup("x [a] [b](c)") == "x [a] b"
+
+
+def test_inline_link_label_with_parenthesis():
+    assert render_inline("[a)](u)") == '<a href="u">a)</a>'

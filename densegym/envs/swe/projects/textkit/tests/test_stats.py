@@ -92,6 +92,12 @@ def test_grade_level():
     assert grade_level(10) == "very difficult"
 
 
+def test_grade_level_just_below_boundaries():
+    assert grade_level(89.9) == "easy"
+    assert grade_level(49.9) == "difficult"
+    assert grade_level(29.5) == "very difficult"
+
+
 def test_word_frequencies():
     assert word_frequencies("The cat and the hat") == {"the": 2, "cat": 1, "and": 1, "hat": 1}
     assert word_frequencies("The cat and the hat", stopwords=("THE", "and")) == {"cat": 1, "hat": 1}

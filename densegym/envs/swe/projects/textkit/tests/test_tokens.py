@@ -90,3 +90,8 @@ def test_char_ngrams():
     assert char_ngrams("cat", n=2, pad="") == ["ca", "at"]
     assert char_ngrams("a", n=4, pad="") == []
     assert len(char_ngrams("hello", n=2)) == 6
+
+
+def test_split_camel_short_acronym_prefix():
+    assert split_camel("ABc") == ["A", "Bc"]
+    assert split_camel("aB") == ["a", "B"]

@@ -98,3 +98,13 @@ def test_columns():
     assert columns(items, width=30) == ["apple   fig     banana  kiwi", "plum"]
     assert columns([]) == []
     assert columns(["abcdef"], width=3) == ["abcdef"]
+
+LONG = " ".join(["abcdefghi"] * 7) + " z"
+
+
+def test_wrap_default_width_is_70():
+    assert wrap(LONG) == [LONG[:69], "z"]
+
+
+def test_justify_default_width_is_70():
+    assert justify(LONG) == "abcdefghi  " + LONG[10:69] + "\nz"
