@@ -73,8 +73,10 @@ def test_paths_that_escape_through_the_api_are_refused(ex):
         with pytest.raises(PathEscape):
             ex.read(bad)
         assert not ex.exists(bad)
-    # A symlink the agent's command planted is refused, never followed.
-    r = ex.run(["sh", "-c", "ln -s /etc etc && ln -s /etc/passwd passwd.txt"])
+    with pytest.raises(PathEscape):
+        ex.run(["true"], cwd="../")
+    # A symlink the agent's command planted is refused, never followed: reads, writes, deletes, listings.
+    r = ex.run(["sh", "-c", "ln -s /etc etc && ln -s /etc/passwd passwd.txt && ln -s /tmp tmpdir"])
     assert r.returncode == 0, r.output
     for path in ("etc/passwd", "passwd.txt"):
         with pytest.raises(PathEscape):
@@ -82,7 +84,11 @@ def test_paths_that_escape_through_the_api_are_refused(ex):
         with pytest.raises(PathEscape):
             ex.write(path, "x")
         assert not ex.exists(path)
-    assert "passwd.txt" not in ex.list()
+    with pytest.raises(PathEscape):
+        ex.write("tmpdir/planted.txt", "x")
+    with pytest.raises(PathEscape):
+        ex.delete("passwd.txt")
+    assert "passwd.txt" not in ex.list() and not any(p.startswith(("etc/", "tmpdir/")) for p in ex.list())
 
 
 def test_deleting_host_files_by_absolute_path_fails(ex, tmp_path):
