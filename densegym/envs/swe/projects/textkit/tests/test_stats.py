@@ -108,6 +108,7 @@ def test_top_words():
     text = "b a c b a b d"
     assert top_words(text) == [("b", 3), ("a", 2), ("c", 1), ("d", 1)]
     assert top_words(text, n=2) == [("b", 3), ("a", 2)]
+    assert top_words("f e d c b a") == [("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 1)]
     assert top_words(text, n=1, stopwords=("b",)) == [("a", 2)]
 
 

@@ -98,6 +98,7 @@ def test_columns():
     assert columns(items, width=30) == ["apple   fig     banana  kiwi", "plum"]
     assert columns([]) == []
     assert columns(["abcdef"], width=3) == ["abcdef"]
+    assert columns(["abcdef", "x"], width=3) == ["abcdef", "x"]
 
 LONG = " ".join(["abcdefghi"] * 7) + " z"
 
@@ -108,3 +109,7 @@ def test_wrap_default_width_is_70():
 
 def test_justify_default_width_is_70():
     assert justify(LONG) == "abcdefghi  " + LONG[10:69] + "\nz"
+
+
+def test_fill_default_width_is_70():
+    assert fill(LONG) == LONG[:69] + "\nz"

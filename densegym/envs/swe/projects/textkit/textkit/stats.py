@@ -64,9 +64,9 @@ def syllables(word):
         if vowel and not previous:
             count += 1
         previous = vowel
-    if w.endswith("e") and not w.endswith("le") and count > 1:
+    if w.endswith("e") and not w.endswith("le"):
         count -= 1
-    elif w.endswith("le") and len(w) > 2 and w[-3] in VOWELS and count > 1:
+    elif w.endswith("le") and len(w) > 2 and w[-3] in VOWELS:
         count -= 1
     return max(count, 1)
 

@@ -22,14 +22,16 @@ def tokens(text, keep_punct=False):
     other non-space character becomes a one-character token of its own.
     """
     result = []
-    i = 0
     n = len(text)
-    while i < n:
-        ch = text[i]
+    resume = 0
+    for i, ch in enumerate(text):
+        if i < resume:
+            continue
         if is_word_char(ch):
             j = i
             while j < n and is_word_char(text[j]):
                 j += 1
+            resume = j
             start, end = i, j
             while start < end and text[start] in WORD_CHARS:
                 start += 1
@@ -37,12 +39,8 @@ def tokens(text, keep_punct=False):
                 end -= 1
             if start < end:
                 result.append((text[start:end], start, end))
-            i = j
-        elif not ch.isspace() and keep_punct:
+        elif keep_punct and not ch.isspace():
             result.append((ch, i, i + 1))
-            i += 1
-        else:
-            i += 1
     return result
 
 
