@@ -43,6 +43,8 @@ def test_expand_year():
 
 def test_parse_date_default():
     assert str(parse_date("2024-03-05")) == "2024-03-05"
+    with pytest.raises(ValueError):
+        parse_date("2024-03-5")
 
 
 def test_parse_date_names():
