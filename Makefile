@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test,sql,lsp,train,ray,search,search-dense,web
+EXTRAS ?= test,sql,lsp,train,ray,search,search-dense,web,swe
 comma := ,
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)-$(subst $(comma),-,$(EXTRAS))
 

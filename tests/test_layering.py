@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "densegym"
+TASK_REPOSITORIES = PACKAGE / "envs" / "swe" / "projects"  # the SWE tasks' code, package data: not densegym's
 LOWER = ("envs", "rewards", "sandbox", "agents", "trajectory.py", "envpool.py", "raypool.py", "rollout.py",
          "groupmath.py", "leftovers.py", "evaluate.py")  # fmt: skip
 UPPER = ("densegym.trainers", "densegym.cli")
@@ -22,7 +23,7 @@ UPPER = ("densegym.trainers", "densegym.cli")
 def _modules() -> list[str]:
     out = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.name == "__main__.py":  # the program itself: importing it runs the CLI
+        if path.name == "__main__.py" or TASK_REPOSITORIES in path.parents:  # the CLI program; task repositories
             continue
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         out.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
@@ -34,7 +35,7 @@ def _lower_files() -> list[Path]:
     for name in LOWER:
         path = PACKAGE / name
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return files
+    return [f for f in files if TASK_REPOSITORIES not in f.parents]
 
 
 def _imported(tree: ast.AST) -> list[str]:

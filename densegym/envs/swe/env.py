@@ -94,8 +94,9 @@ class SWEEnv(TextEnv):
 
     * ``executor``: ``"auto"`` (Docker when a daemon and the sandbox image are there, else local),
       ``"docker"`` or ``"local"`` (bubblewrap, which must be installed unless ``unsafe_local=True``).
-    * ``tasks``: ``None`` (the bundled set), a SWE-bench-format JSONL path (Docker only), or a list of
-      :class:`SWETask`. ``projects``, ``difficulty``: filters of the bundled set.
+    * ``tasks``: ``None`` (the bundled set), a SWE-bench-format JSONL path (Docker only: each instance runs
+      in its image, whose repository at ``image_root``, ``"/testbed"``, is copied into the workspace), or a
+      list of :class:`SWETask`. ``projects``, ``difficulty``: filters of the bundled set.
     * ``action_format`` (``"tools"`` or ``"bash"``), ``command_timeout_s`` (30), ``test_timeout_s`` (60),
       ``max_output_chars`` (8,000), ``warm_pool`` (2: started containers kept ready per image),
       ``docker_memory`` (``"1g"``), ``docker_cpus`` (1.0), ``unsafe_local`` (False).
@@ -115,6 +116,7 @@ class SWEEnv(TextEnv):
         *,
         executor: str = "auto",
         tasks: str | Sequence[SWETask] | None = None,
+        image_root: str = "/testbed",
         projects: Sequence[str] | None = None,
         difficulty: int | Sequence[int] | None = None,
         action_format: str = "tools",
@@ -134,7 +136,7 @@ class SWEEnv(TextEnv):
         self.action_format = action_format
         self._tasks: dict[str, SWETask] = {}
         if isinstance(tasks, str):
-            self._tasks = {t.task_id: t for t in load_swebench_jsonl(tasks)}
+            self._tasks = {t.task_id: t for t in load_swebench_jsonl(tasks, image_root=image_root)}
             self.task_ids = list(self._tasks)
         elif tasks is not None:
             self._tasks = {t.task_id: t for t in tasks}
@@ -494,6 +496,17 @@ class SWEEnv(TextEnv):
         if self.action_format == "bash":
             return f"```bash\necho {actions.SUBMIT_SENTINEL}\n```"
         return "<action>submit</action>"
+
+    def random_action(self, rng: np.random.Generator) -> str:
+        """A random well-formed action: look at a file, search, list, or submit (a lower baseline)."""
+        files = sorted(self._files) or ["README.md"]
+        path = files[int(rng.integers(len(files)))]
+        choice = int(rng.integers(4))
+        if self.action_format == "bash":
+            command = (f"cat {path}", "ls -R", f"grep -n def {path}", f"echo {actions.SUBMIT_SENTINEL}")[choice]
+            return f"```bash\n{command}\n```"
+        return ("<action>view {0}</action>", "<action>find def </action>", "<action>bash\nls</action>",
+                "<action>submit</action>")[choice].format(path)  # fmt: skip
 
     def render_text(self) -> str:
         return f"{self.task.task_id}: tests {self._view.phi:.2f} of FAIL_TO_PASS, {self._view.psi:.2f} PASS_TO_PASS failing\n{self.patch()}"

@@ -91,10 +91,17 @@ class DockerRuntime:
         # A clear error now (no package, no daemon, no sandbox image), not at the first reset.
         sandbox_docker._require_image(sandbox_docker.client().api, sandbox_docker.DEFAULT_IMAGE)
 
+    def image(self, task: SWETask) -> str:
+        """The task's image: its own (SWE-bench), or its repository's, built once (content-addressed)."""
+        return task.image or _guard(self._docker.ensure_project_image, task.project, project_files(task.project))
+
+    def pool(self, image: str):
+        """This process's warm pool of started containers of ``image``."""
+        key = ("swe.docker_pool", image, self.warm_pool, self.settings)
+        return resources.shared(key, lambda: self._docker.ContainerPool(image, self.warm_pool, self.settings))
+
     def open(self, task: SWETask) -> EpisodeExecutor:
-        image = task.image or self._docker.ensure_project_image(task.project, project_files(task.project))
-        pool = self._docker.ContainerPool.shared(image, size=self.warm_pool, settings=self.settings)
-        executor = _guard(pool.acquire, self.limits, max_file_bytes=4 << 20)
+        executor = _guard(self.pool(self.image(task)).acquire, self.limits, max_file_bytes=4 << 20)
         if task.image is None:
             _guard(executor.restore, task.files)
             return EpisodeExecutor(executor, task)
