@@ -145,8 +145,11 @@ def allocate(amount, ratios, places=2):
               for r in ratios]
     remainder = total - sum(shares)
     step = unit if remainder > 0 else -unit
-    for index in range(int(abs(remainder) / unit)):
-        shares[index % len(shares)] += step
+    for index in range(len(shares)):
+        if remainder == 0:
+            break
+        shares[index] += step
+        remainder -= step
     return shares
 
 

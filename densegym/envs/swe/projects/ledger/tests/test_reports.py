@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -104,6 +105,14 @@ def test_trial_balance_below_one():
     assert [(r[0], str(r[2]), str(r[3])) for r in rows] == [("1000", "0.00", "0.40"), ("5000", "0.40", "0.00")]
 
 
+def test_trial_balance_totals_of_given_rows():
+    rows = [("1000", "Cash", Decimal("5.00"), Decimal("0.00")), ("4000", "Sales", Decimal("0.00"), Decimal("3.25"))]
+    debit, credit = trial_balance_totals(rows)
+    assert str(debit) == "5.00"
+    assert str(credit) == "3.25"
+    assert str(trial_balance_totals([])[0]) == "0.00"
+
+
 def test_trial_balance_totals_balance():
     chart, j = build()
     debit, credit = trial_balance_totals(trial_balance(j, chart))
@@ -122,6 +131,7 @@ def test_income_statement_full():
 
 def test_income_statement_period():
     chart, j = build()
+    assert [row[0] for row in income_statement(j, chart, *quarter_bounds(2024, 1))["expenses"]] == ["5000"]
     report = income_statement(j, chart, *quarter_bounds(2024, 1))
     assert str(report["net_income"]) == "100.00"
     assert [row[1] for row in report["income"]] == ["Sales"]
