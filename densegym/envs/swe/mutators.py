@@ -495,7 +495,7 @@ def _bodies(module: _Module):
                 yield node, field, body
 
 
-class RemovedBranch(Mutator):
+class RemovedBranch(_StatementRemoval):
     """A guard dropped: an ``if`` without ``else`` removed, or an ``if``'s ``else``/``elif`` part removed."""
 
     name = "removed_branch"
@@ -507,7 +507,7 @@ class RemovedBranch(Mutator):
                 if not isinstance(stmt, ast.If) or id(stmt) in module.skipped or _is_main_guard(stmt):
                     continue
                 if not stmt.orelse:
-                    removal = _StatementRemoval.removal(module, body, index, index)
+                    removal = self.removal(module, body, index, index)
                     if removal:
                         out.append(module.mutation(self.name, stmt, *removal))
                     continue

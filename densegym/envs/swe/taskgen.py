@@ -421,7 +421,7 @@ class _Snippet:
             needed = _used_names(main)
         except SyntaxError:
             return None
-        helpers, added = [], True
+        added = True
         definitions = [n for n in self.tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Assign))
                        and not (isinstance(n, ast.FunctionDef) and (n.name.startswith("test") or _is_fixture(n)))]
         chosen: set[int] = set()
