@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from densegym import resources
@@ -101,7 +103,14 @@ class DockerRuntime:
         return resources.shared(key, lambda: self._docker.ContainerPool(image, self.warm_pool, self.settings))
 
     def open(self, task: SWETask) -> EpisodeExecutor:
-        executor = _guard(self.pool(self.image(task)).acquire, self.limits, max_file_bytes=4 << 20)
+        image = self.image(task)
+        if task.image is None and self.warm_pool > 0:
+            preloaded = _task_pools().get(image, task, self.warm_pool, self.settings)
+            if preloaded.idle > 0:  # a container already holding this task's repository: nothing to load
+                executor = _guard(preloaded.acquire, self.limits, max_file_bytes=4 << 20)
+                _guard(executor.restore, task.files)  # a no-op on an untouched preloaded workspace
+                return EpisodeExecutor(executor, task)
+        executor = _guard(self.pool(image).acquire, self.limits, max_file_bytes=4 << 20)
         if task.image is None:
             _guard(executor.restore, task.files)
             return EpisodeExecutor(executor, task)
@@ -122,6 +131,41 @@ class DockerRuntime:
 
     def trusts_conftest(self, task: SWETask) -> bool:
         return task.image is not None  # a SWE-bench repository's own conftest files (pristine) set its tests up
+
+
+class _TaskPools:
+    """Warm pools whose idle containers already hold one task's repository, for the few tasks a process
+    played last: GRPO-style training resets the same task once per group member, and every reset after the
+    first takes a container with nothing left to load. Least recently used pools are closed."""
+
+    def __init__(self, capacity: int = 2):
+        self.capacity = capacity
+        self._pools: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, image: str, task: SWETask, size: int, settings: Any):
+        from densegym.sandbox.docker import ContainerPool
+
+        key = (image, task.task_id, size, settings)
+        with self._lock:
+            pool = self._pools.pop(key, None)
+            if pool is None:
+                pool = ContainerPool(image, size, settings, files=task.files)
+            self._pools[key] = pool
+            evicted = [self._pools.popitem(last=False)[1] for _ in range(len(self._pools) - self.capacity)]
+        for old in evicted:
+            old.close()
+        return pool
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            pool.close()
+
+
+def _task_pools() -> _TaskPools:
+    return resources.shared("swe.task_pools", _TaskPools)
 
 
 def _bytes(size: str | int) -> int:

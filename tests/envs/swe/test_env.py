@@ -255,3 +255,13 @@ def test_score_action_leaves_the_repository_as_it_was(make_env):
     reward, info = env.score_action(env.oracle_action())
     assert info["reward_components"]["tests"] == 1.0
     assert env.executor.snapshot() == before and env.patch() == "" and env.turn == 0
+
+
+def test_a_new_episode_of_the_same_task_starts_from_the_untouched_repository(make_env):
+    task_id = sample_ids(1, seed=14)[0]
+    env = make_env()
+    env.reset(options={"task": task_id})
+    env.step("<action>bash\necho junk > README.md && echo 'x = 1' > scratch.py && rm -rf tests</action>")
+    for _ in range(2):  # the second and third resets come from a warm pool that preloaded this task (Docker)
+        env.reset(options={"task": task_id})
+        assert env.executor.snapshot() == dict(bundled_task(task_id).files)

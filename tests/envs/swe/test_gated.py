@@ -73,8 +73,8 @@ def test_the_swe_gated_config_trains_a_step_on_cpu(tmp_path):
                           text=True, timeout=600, cwd=REPO, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert record["step"] == 1
+    assert record["step"] == 1 and "components/gated" in record and "components/level" in record
     rollouts = [json.loads(line) for line in next((out / "rollouts").glob("step-*.jsonl")).read_text().splitlines()]
-    assert len(rollouts) == 2 and all("gated" in turn["components"] for r in rollouts for turn in r["turns"])
+    assert len(rollouts) == 2 and all("level" in turn["components"] for r in rollouts for turn in r["turns"])
     assert all(r["privileged"]["gold_patch"] not in r["turns"][0]["observation"] for r in rollouts)
     assert bundled_task(rollouts[0]["task_id"]).project in rollouts[0]["turns"][0]["observation"]

@@ -120,4 +120,5 @@ def test_the_host_environment_and_home_are_out_of_reach(make_env, canaries, monk
     env.reset(options={"task": sample_ids(1, seed=21)[0]})
     home = os.path.expanduser("~")
     obs, *_ = env.step(f"<action>bash\nenv; cat /proc/1/environ 2>&1; ls -a {home} 2>&1; cat {canaries[0]} 2>&1</action>")
-    assert "s3cr3t-value" not in obs and "canary" not in obs
+    assert "s3cr3t-value" not in obs
+    assert f"canary {canaries[0].name}" not in obs  # the file's content: the path may appear in an error
