@@ -92,7 +92,7 @@ build_base_debootstrap() {
   [ "$(id -u)" -eq 0 ] || die "debootstrap needs root (or use --from-registry on a machine that can pull images)"
   command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed (Debian: apt-get install debootstrap)"
   tmp="$(mktemp -d "${TMPDIR:-/tmp}/densegym-rootfs.XXXXXX")"
-  say "making a Debian bookworm root file system in $tmp from $mirror (about a minute)"
+  say "making a Debian bookworm root file system in $tmp from $mirror (a few minutes)"
   local cmd=(debootstrap --variant=minbase --include=python3,python3-pytest,git,procps,ca-certificates
     bookworm "$tmp/root" "$mirror")
   echo "+ ${cmd[*]} >$tmp/debootstrap.log"
