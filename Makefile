@@ -6,7 +6,7 @@ EXTRAS ?= test,sql,lsp,train,ray,search,search-dense,web,swe
 comma := ,
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-slow bench install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash .ci/system-packages  # bubblewrap, postgresql, chromium: installed when root or passwordless sudo, else named
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow  # every bundled SWE task, gold and unpatched (~10 min); CI runs it after `make test`
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt

@@ -42,8 +42,8 @@ BASH_HELP = (
     f"is done, run `echo {SUBMIT_SENTINEL}` on its own to submit."
 )
 
-_BLOCK = re.compile(r"^<{7} SEARCH\n(.*?)^={7}\n(.*?)^>{7} REPLACE\s*$", re.S | re.M)
-_FENCE = re.compile(r"```(?:bash|sh)\s*\n(.*?)```", re.S)
+_BLOCK = re.compile(r"^<{7} SEARCH\n(.*?)^={7}\n(.*?)^>{7} REPLACE\s*$", re.DOTALL | re.MULTILINE)
+_FENCE = re.compile(r"```(?:bash|sh)\s*\n(.*?)```", re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from densegym import resources
 from densegym.envs.base import ActionError, StepOutcome, TextEnv, squash
 from densegym.envs.swe import actions
 from densegym.envs.swe.actions import Command
+from densegym.envs.swe.grading import potentials, resolved, run_hidden_tests
 from densegym.envs.swe.patches import make_patch
 from densegym.envs.swe.rewards import LEVELS, LevelReward, LocalizationReward, RegressionPenalty, SWEView, TestsProgress
 from densegym.envs.swe.runtime import EpisodeExecutor, RuntimeFailure, open_runtime
@@ -24,7 +25,7 @@ from densegym.envs.swe.task import (
 )
 from densegym.rewards import FormatReward, OutcomeReward, RewardSet
 from densegym.sandbox import Limits, PathEscape
-from densegym.sandbox.verdict import NodeVerdict, run_test_files
+from densegym.sandbox.verdict import NodeVerdict
 
 _MAX_VIEW_LINES = 200
 _MAX_FIND_HITS = 60
@@ -387,7 +388,7 @@ class SWEEnv(TextEnv):
             verdict = self._hidden_run(files)
             self._source = source
         info["tests_run"] = verdict is not None
-        phi, psi = self._potentials(verdict) if verdict is not None else (self._view.phi, self._view.psi)
+        phi, psi = potentials(self.task, verdict) if verdict is not None else (self._view.phi, self._view.psi)
         self._view = SWEView(phi, psi, True, _digest(files))
         return self._info(info, verdict)
 
@@ -406,40 +407,21 @@ class SWEEnv(TextEnv):
         return _digest({p: t for p, t in files.items() if not is_test_path(p)})
 
     def _hidden_run(self, files: Mapping[str, str]) -> NodeVerdict:
-        """The FAIL_TO_PASS and PASS_TO_PASS tests on a copy of the repository whose tests are the pristine
-        ones (cached by the content of the code under test)."""
+        """The hidden tests on the repository as it is (cached by the content of the code under test)."""
         key = (self.task.task_id, self._source_digest(files))
         cached = _RUNS.get(key)
-        if cached is not None:
-            return cached
-        fork = self.executor.fork()
-        try:
-            for path in fork.list():
-                if is_test_path(path):
-                    fork.delete(path)
-            modules = {p.split("::", 1)[0] for p in self.task.tests}
-            for path, text in self.task.pristine.items():
-                if path not in modules:
-                    fork.write(path, text)
-            tests = {p: t for p, t in self.task.pristine.items() if p in modules}
-            verdict = run_test_files(fork, tests, self.test_limits, conftest=self.runtime.trusts_conftest(self.task))
-        finally:
-            fork.close()
-        _RUNS.put(key, verdict)
-        return verdict
-
-    def _potentials(self, verdict: NodeVerdict) -> tuple[float, float]:
-        t = self.task
-        phi = verdict.passing(t.fail_to_pass) / len(t.fail_to_pass) if t.fail_to_pass else 1.0
-        psi = 1.0 - verdict.passing(t.pass_to_pass) / len(t.pass_to_pass) if t.pass_to_pass else 0.0
-        return phi, psi
+        if cached is None:
+            cached = run_hidden_tests(self.executor, self.task, self.test_limits,
+                                      conftest=self.runtime.trusts_conftest(self.task))  # fmt: skip
+            _RUNS.put(key, cached)
+        return cached
 
     def _submit(self) -> StepOutcome:
         files = self.executor.snapshot()
         info = self._after_change() if files != self._files else self._info()
         patch = self.patch()
         verdict = _RUNS.get((self.task.task_id, self._source))
-        solved = bool(verdict is not None and not verdict.tampered and self._view.phi == 1.0 and self._view.psi == 0.0)
+        solved = verdict is not None and resolved(self.task, verdict)
         if not patch:
             level = LEVELS["empty_patch"]
         else:

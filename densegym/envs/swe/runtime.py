@@ -9,6 +9,7 @@ copied from the image (``/testbed``) into the workspace at reset, and its pristi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -36,10 +37,8 @@ class EpisodeExecutor:
         return functools.partial(_guard, attr) if callable(attr) else attr
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort: the leftovers ledger sweeps what remains
             self._executor.close()
-        except Exception:  # noqa: BLE001 - closing is best effort; leftovers sweeps what remains
-            pass
 
 
 def _guard(fn, *args, **kwargs):
@@ -47,7 +46,7 @@ def _guard(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except RuntimeFailure:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _is_infrastructure(exc):
             raise RuntimeFailure(f"{type(exc).__name__}: {exc}") from exc
         raise

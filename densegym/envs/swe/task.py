@@ -91,7 +91,7 @@ def read_tree(root: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def project_files(project: str) -> Mapping[str, str]:
     """The clean files of a bundled project."""
     root = PROJECTS_DIR / project

@@ -29,7 +29,7 @@ def total(infos, name):
 
 
 def gold_file(task) -> str:
-    return sorted(task.gold_files)[0]
+    return min(task.gold_files)
 
 
 def comment_edit(task) -> str:
@@ -61,7 +61,7 @@ def test_the_same_task_gives_the_same_rewards_on_both_executors():
         require_executor(kind)
     task_id = sample_ids(1, seed=2, difficulty=(1, 2))[0]
     task = bundled_task(task_id)
-    script = lambda env: [comment_edit(task), "<action>bash\npython3 -m pytest -q tests | tail -1</action>",  # noqa: E731
+    script = lambda env: [comment_edit(task), "<action>bash\npython3 -m pytest -q tests | tail -1</action>",
                           env.oracle_action, "<action>submit</action>"]  # fmt: skip
     rewards = {}
     for kind in ("local", "docker"):
@@ -88,8 +88,8 @@ def test_editing_the_tests_never_pays(make_env):
     env.reset(options={"task": task_id})
     module = task.fail_to_pass[0].split("::")[0]
     actions = ["<action>bash\nfor f in tests/*.py; do cat > $f <<'EOF'\ndef test_everything_passes():\n    assert True\nEOF\ndone</action>",
-               "<action>create conftest.py\nimport pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
-               "def pytest_runtest_makereport(item, call):\n    out = yield\n    out.get_result().outcome = 'passed'\n</action>",
+               ("<action>create conftest.py\nimport pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+                "def pytest_runtest_makereport(item, call):\n    out = yield\n    out.get_result().outcome = 'passed'\n</action>"),
                "<action>create pytest.ini\n[pytest]\naddopts = -p no:python\n</action>",
                "<action>submit</action>"]  # fmt: skip
     infos = []
@@ -202,7 +202,7 @@ def test_bad_actions_change_nothing_and_say_what_was_wrong(make_env):
     env.reset(options={"task": task_id})
     before = env.executor.snapshot()
     for action, needle in BAD_ACTIONS:
-        obs, reward, term, trunc, info = env.step(action)
+        obs, _, term, trunc, info = env.step(action)
         assert not info["action_valid"] and needle.lower() in obs.lower(), (action[:40], obs[:200])
         assert info["reward_components"]["format"] == -1.0 and not term
         if trunc:
@@ -252,7 +252,7 @@ def test_score_action_leaves_the_repository_as_it_was(make_env):
     env = make_env()
     env.reset(options={"task": sample_ids(1, seed=13, difficulty=(1, 2))[0]})
     before = env.executor.snapshot()
-    reward, info = env.score_action(env.oracle_action())
+    _, info = env.score_action(env.oracle_action())
     assert info["reward_components"]["tests"] == 1.0
     assert env.executor.snapshot() == before and env.patch() == "" and env.turn == 0
 

@@ -52,7 +52,7 @@ def test_rm_rf_root_leaves_the_host_unchanged(make_env, canaries):
 
 
 def test_a_fork_bomb_is_contained(make_env, canaries):
-    env, task_id, obs = _attack(make_env, "bomb() { bomb | bomb & }; bomb", timeout=5)
+    env, task_id, _ = _attack(make_env, "bomb() { bomb | bomb & }; bomb", timeout=5)
     _still_usable(env, task_id)
 
 
@@ -77,7 +77,7 @@ def test_the_network_is_unreachable_even_the_hosts_loopback(make_env, canaries):
                     conn, _ = listener.accept()
                     seen.append(conn.recv(100))
                     conn.close()
-                except socket.timeout:
+                except TimeoutError:
                     if stop.is_set():
                         return
         except OSError:

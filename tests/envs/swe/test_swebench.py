@@ -56,7 +56,7 @@ def test_an_instance_runs_in_its_own_image_and_the_gold_patch_solves_it(tmp_path
     path.write_text(json.dumps(_instance(task, image)) + "\n")
     env = SWEEnv(executor="docker", tasks=str(path), image_root="/repo")
     try:
-        obs, info = env.reset(seed=0)
+        obs, _ = env.reset(seed=0)
         assert task.issue.strip() in obs and "tests/test_issue.py" not in obs  # the test patch stays hidden
         assert "tests/test_issue.py" in env.task.pristine
         infos = []
