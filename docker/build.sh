@@ -111,7 +111,7 @@ build_base_debootstrap() {
 build_base_registry() {
   say "building $base_image FROM python:3.11-slim-bookworm"
   # --network host: apt-get and pip download git, procps and pytest (there is no bridge network; see README)
-  run docker build --network host -t "$base_image" - <<'DOCKERFILE'
+  run docker build --force-rm --network host -t "$base_image" - <<'DOCKERFILE'
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends git procps ca-certificates \
  && rm -rf /var/lib/apt/lists/* && pip install --no-cache-dir pytest
@@ -132,8 +132,8 @@ if exists "$sandbox_image" && ! $rebuild; then
 else
   say "building $sandbox_image from docker/sandbox.Dockerfile (no network)"
   # the Dockerfile on stdin: no build context, the image copies nothing in
-  echo "+ docker build --network none --build-arg BASE=$base_image -t $sandbox_image - <docker/sandbox.Dockerfile"
-  docker build --network none --build-arg "BASE=$base_image" -t "$sandbox_image" - <"$here/sandbox.Dockerfile"
+  echo "+ docker build --force-rm --network none --build-arg BASE=$base_image -t $sandbox_image - <docker/sandbox.Dockerfile"
+  docker build --force-rm --network none --build-arg "BASE=$base_image" -t "$sandbox_image" - <"$here/sandbox.Dockerfile"
 fi
 
 if command -v flock >/dev/null 2>&1; then exec 9>&-; fi  # the library image takes minutes: let others on
@@ -171,7 +171,7 @@ if $library; then
     # daemon has no bridge network (see README), and the images episodes run in are built with --network none
     extras=()
     [ -n "${DENSEGYM_LIBRARY_EXTRAS:-}" ] && extras=(--build-arg "EXTRAS=$DENSEGYM_LIBRARY_EXTRAS")
-    run docker build --network host --build-arg "BASE=$base_image" "${extras[@]}" -t "$library_image" \
+    run docker build --force-rm --network host --build-arg "BASE=$base_image" "${extras[@]}" -t "$library_image" \
       -f "$here/densegym.Dockerfile" "$repo"
   fi
 fi
