@@ -67,24 +67,28 @@ def test_single_turn_reduces_to_grpo_on_f1_with_population_std():
 
 
 def test_no_information_leaves_only_f1_with_separate():
-    """Section 2(e)4: constant belief -> IG = 0, excluded from the pool; advantages come from F1 alone."""
+    """Section 2(e)4: constant belief -> IG = 0 (1e-10 in the pool, or excluded from it); with separate pools
+    the advantages come from F1 alone."""
     ell = [np.full(3, -1.2), np.full(2, -1.2), np.full(1, -1.2)]
     batch = [traj("q", [0.0] * len(e), outcome=f) for e, f in zip(ell, [1.0, 0.0, 0.5])]
-    adv = igpo(batch, IGPOConfig(norm_mode="separate"), belief_log_probs=ell)
     f1 = np.array([1.0, 0.0, 0.5])
     f1_n = (f1 - f1.mean()) / (np.sqrt(f1.var() + 1e-8) + 1e-6)
-    for a, v in zip(adv, f1_n):
-        np.testing.assert_allclose(a, np.full(a.size, v))  # gamma = 1: every turn carries the F1 term
+    for exclude in (False, True):
+        adv = igpo(batch, IGPOConfig(norm_mode="separate", exclude_zero_info_gain=exclude), belief_log_probs=ell)
+        for a, v in zip(adv, f1_n):
+            np.testing.assert_allclose(a, np.full(a.size, v))  # gamma = 1: every turn carries the F1 term
 
 
-def test_zero_info_gain_is_excluded_from_the_joint_pool():
-    with_zero = igpo([ig_traj("q", [0.0, 0.3], 1.0), ig_traj("q", [0.1], 0.0)], IGPOConfig(gamma=0.0))
+def test_zero_info_gain_is_excluded_from_the_joint_pool_on_request():
+    with_zero = igpo([ig_traj("q", [0.0, 0.3], 1.0), ig_traj("q", [0.1], 0.0)],
+                     IGPOConfig(gamma=0.0, exclude_zero_info_gain=True))
     pool = np.array([0.3, 1.0, 0.1, 0.0])
     mu, sigma = pool.mean(), np.sqrt(pool.var() + 1e-8)
     np.testing.assert_allclose(with_zero[0], [0.0, (0.3 - mu) / (sigma + 1e-6), (1.0 - mu) / (sigma + 1e-6)])
-    kept = igpo([ig_traj("q", [0.0, 0.3], 1.0), ig_traj("q", [0.1], 0.0)],
-                IGPOConfig(gamma=0.0, exclude_zero_info_gain=False))
-    assert kept[0][0] != 0.0
+    kept = igpo([ig_traj("q", [0.0, 0.3], 1.0), ig_traj("q", [0.1], 0.0)], IGPOConfig(gamma=0.0))  # the default
+    pool = np.array([1e-10, 0.3, 1.0, 0.1, 0.0])  # the released code: a zero gain stays in the pool as 1e-10
+    mu, sigma = pool.mean(), np.sqrt(pool.var() + 1e-8)
+    np.testing.assert_allclose(kept[0], (pool[:3] - mu) / (sigma + 1e-6))
 
 
 def test_belief_log_probs_path_matches_components_path():

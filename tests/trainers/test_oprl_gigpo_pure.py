@@ -203,9 +203,12 @@ def test_pure_token_baseline_sums_to_zero_with_equal_rates():
     for c in counts:  # constant turn rewards c_t; weights uniform, r* = c/K; choose c so that sum r* / len = rate
         total = rate * sum(c)
         batch.append(traj("g", [total] * len(c), outcome=1.0, token_counts=c))
-    adv = pure(batch, PUREConfig(reward_mode="PRM"))
+    adv = pure(batch, PUREConfig(reward_mode="PRM", released_token_count=False))
     for a in adv:
         assert a[0] == pytest.approx(0.0, abs=1e-12)  # the return from the first turn is the baselined sum
+    released = pure(batch, PUREConfig(reward_mode="PRM"))  # the multiplier leaves each turn's terminator out
+    for a, c in zip(released, counts):
+        assert a[0] == pytest.approx(rate * len(c), abs=1e-12)
 
 
 def test_pure_step_baseline_verifiable_reward_and_returns():
@@ -220,8 +223,10 @@ def test_pure_step_baseline_verifiable_reward_and_returns():
     np.testing.assert_allclose(vr_only[0], [1.0, 1.0])
     with pytest.raises(ValueError, match="action_ids"):
         pure(batch)  # the default token baseline needs token counts
-    with_counts = pure(batch, PUREConfig(reward_mode="PRM"), token_counts=[[1, 1], [2]])
+    with_counts = pure(batch, PUREConfig(reward_mode="PRM", released_token_count=False), token_counts=[[1, 1], [2]])
     np.testing.assert_allclose(with_counts[1], [-0.2 - 2 * (0.5 / 2)])
+    released = pure(batch, PUREConfig(reward_mode="PRM"), token_counts=[[1, 1], [2]])
+    np.testing.assert_allclose(released[1], [-0.2 - 1 * (0.5 / 2)])  # 2 tokens, one of them the terminator
 
 
 def test_pure_with_constant_turn_rewards_is_rloo_on_success():

@@ -10,8 +10,9 @@
 of one has mean 0 and std 1 for ``A^E`` (so ``A^E = R_i``) and ``A^S = 0``.
 
 Anchor groups never cross task groups. ``Turn.anchor`` is the env's canonical state string; an empty anchor (an
-env that gives none) is never grouped. ``enable_similarity`` clusters anchors greedily by ``difflib`` ratio >=
-``similarity_threshold`` (first match wins), as the released code does.
+env that gives none) is never grouped. ``enable_similarity`` clusters anchors greedily by
+``difflib.SequenceMatcher(None, new, representative).ratio() >= similarity_threshold`` (first match wins), as the
+released code does; the ratio is not symmetric, so the argument order (new anchor first) matters.
 
 Code-vs-paper switch: ``episode_stat_weighting``: ``"per_trajectory"`` (paper; default here, so that GiGPO without
 repeated states is exactly GRPO) or ``"per_step_row"`` (the code's ``compute_mean_std_cross_steps=True``: group
@@ -73,8 +74,9 @@ def _normalize(values: np.ndarray, pool: np.ndarray, config: GiGPOConfig) -> np.
     raise ValueError(f"unknown mode {config.mode!r}; use 'mean_norm' or 'mean_std_norm'")
 
 
-def _similar(a: str, b: str, threshold: float) -> bool:
-    return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
+def _similar(new: str, representative: str, threshold: float) -> bool:
+    """The released order: the new anchor first, the group's representative second (``ratio`` is asymmetric)."""
+    return difflib.SequenceMatcher(None, new, representative).ratio() >= threshold
 
 
 def anchor_groups(
@@ -91,7 +93,7 @@ def anchor_groups(
                 continue
             key = anchor
             if anchor not in index and config.enable_similarity:
-                key = next((k for k in index if _similar(k, anchor, config.similarity_threshold)), anchor)
+                key = next((k for k in index if _similar(anchor, k, config.similarity_threshold)), anchor)
             if key not in index:
                 index[key] = len(groups)
                 groups.append([])

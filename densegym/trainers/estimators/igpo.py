@@ -7,9 +7,10 @@ the env's format penalty already in it). They are normalised over the task group
     r~ = (r - mu) / (sigma + 1e-6),  sigma = sqrt(mean((r - mu)^2) + 1e-8) (population),  sigma := 1 if |pool| <= 1
     A_T = r~_T;   A_t = r~_t + gamma * A_{t+1}
 
-Code details kept (section 2(b)): IG values that are exactly 0 are left out of the pool and their r~ is 0
-(``exclude_zero_info_gain``); optional weights multiply F1 and IG before normalisation. Turn boundaries are the
-turns themselves, never inferred from non-zero rewards.
+Code details kept (section 2(b)): an IG value of exactly 0 (common when the belief saturates in bf16) becomes
+1e-10 and stays in the pool, as IGPO's released reward function does; ``exclude_zero_info_gain=True`` instead
+leaves it out of the pool with r~ = 0 (densegym's behaviour before 2026-11). Optional weights multiply F1 and IG
+before normalisation. Turn boundaries are the turns themselves, never inferred from non-zero rewards.
 
 Inputs (say which): either ``belief_log_probs`` (one array ``l_0 .. l_{T-1}`` per trajectory, from a
 :class:`densegym.rewards.info_gain.BeliefProbe`; IG is computed with ``config.info_gain_type``) or, when it is
@@ -35,6 +36,8 @@ from densegym.trainers.estimators.common import (
 )
 from densegym.trajectory import Trajectory
 
+ZERO_INFO_GAIN = 1e-10  # what IGPO's released reward function puts in place of an IG of exactly 0
+
 
 @dataclass
 class IGPOConfig:
@@ -44,6 +47,8 @@ class IGPOConfig:
     info_gain_type: ``"prob_diff"`` (paper) or ``"log_prob_diff"``; used with explicit ``belief_log_probs``.
     norm_mode: ``"joint"`` (paper) or ``"separate"``.
     gamma: turn-level discount (1.0).
+    exclude_zero_info_gain: ``False`` (released code): an IG of exactly 0 becomes 1e-10 and stays in the pool;
+        ``True``: it is left out of the pool and its r~ is 0.
     """
 
     info_gain_type: str = "prob_diff"
@@ -51,7 +56,7 @@ class IGPOConfig:
     gamma: float = 1.0
     outcome: Key = "outcome"
     info_gain_key: str = INFO_GAIN
-    exclude_zero_info_gain: bool = True
+    exclude_zero_info_gain: bool = False
     f1_weight: float = 1.0
     info_gain_weight: float = 1.0
     eps: float = 1e-6
@@ -75,7 +80,8 @@ def _pool_stats(values: np.ndarray, var_eps: float) -> tuple[float, float]:
 def igpo_turn_rewards(
     batch: Sequence[Trajectory], config: IGPOConfig, belief_log_probs: Sequence[np.ndarray] | None = None
 ) -> list[np.ndarray]:
-    """Raw turn rewards ``[IG_1 .. IG_{T-1}, F1]`` per trajectory, weights applied."""
+    """Raw turn rewards ``[IG_1 .. IG_{T-1}, F1]`` per trajectory, weights applied (an IG of exactly 0 is
+    1e-10 unless ``exclude_zero_info_gain``)."""
     rewards = []
     for i, traj in enumerate(batch):
         T = len(traj.turns)
@@ -85,6 +91,8 @@ def igpo_turn_rewards(
                 raise ValueError(f"trajectory {i}: {len(belief_log_probs[i])} belief log-probs for {T} turns")
         else:
             gains = np.array([turn_reward(turn, config.info_gain_key) for turn in traj.turns[:-1]])
+        if not config.exclude_zero_info_gain:  # the released code keeps a zero gain in the pool as 1e-10
+            gains = np.where(gains == 0.0, ZERO_INFO_GAIN, gains)
         if T == 0:
             rewards.append(np.zeros(0))
             continue

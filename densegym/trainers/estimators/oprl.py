@@ -13,7 +13,13 @@ This module turns those step rewards into per-turn advantages (``istar_rloo``, t
 
 ``variant="grpo"`` uses ``(x - mean)`` ("mean_norm", the function default) or ``(x - mean)/(std + 1e-6)``
 ("mean_std_norm") for both terms; ``variant="reinforce_pp"`` subtracts the group mean, then whitens each term over
-the batch. ``use_process_only`` gives ``A = A^S``.
+the batch. As the released code does (``whiten_over_tokens=True``), that whitening runs over every action token of
+every turn (a turn's value repeated per token, ``A^E_i`` repeated on each of trajectory i's turns):
+
+    x -> (x - m) / sqrt(v + 1e-8),   m, v = token-weighted mean and unbiased variance over the batch's tokens
+
+``whiten_over_tokens=False`` whitens ``A^E`` over trajectories and ``A^S`` over turns, ``(x - mean)/(std + 1e-6)``.
+``use_process_only`` gives ``A = A^S``.
 
 Code-vs-paper switches: ``step_baseline_scope`` (``"all_steps_in_group"``, the stated intent, default; or
 ``"first_row_per_traj"``, bit-parity with the released code, whose de-duplication on (uid, traj_uid) keeps only
@@ -22,7 +28,8 @@ training loop (the DPO loss lives in ``losses``). Not implemented: the ``process
 
 Inputs (say which): ``step_rewards`` (one array of raw PRM step rewards ``r_phi`` per trajectory, one per turn),
 or when it is ``None``, ``Turn.components[config.step_reward_key]`` (``"prm"``). The outcome ``R_i`` is
-``config.score`` (``Trajectory.outcome``); pairing uses ``Trajectory.success``.
+``config.score`` (``Trajectory.outcome``); pairing uses ``Trajectory.success``. The token weights of
+``reinforce_pp`` are ``len(Turn.action_ids)`` (a turn without ``action_ids`` weighs one token).
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ class OPRLConfig:
     variant: ``"rloo"`` (istar_rloo, default), ``"grpo"`` (istar_grpo), ``"reinforce_pp"``.
     grpo_mode: ``"mean_norm"`` (function default) or ``"mean_std_norm"``, for ``variant="grpo"``.
     reward_norm: ``"batch_norm"`` (divide by the batch max |r| + 1e-6) or ``"none"``.
+    whiten_over_tokens: ``reinforce_pp`` only: whiten over all action tokens (``True``, released code) or the
+        episode term over trajectories and the step term over turns (``False``).
     step_baseline_scope: ``"all_steps_in_group"`` (intent) or ``"first_row_per_traj"`` (released code).
     traj_score_agg: ``"mean"`` (code, default) or ``"sum"`` (paper) over a trajectory's step scores in the DPO loss.
     prm_reward_timing: ``"pre_update"`` (code) or ``"post_update"`` (paper text): which PRM parameters the
@@ -56,6 +65,7 @@ class OPRLConfig:
     step_advantage_w: float = 1.0
     variant: str = "rloo"
     grpo_mode: str = "mean_norm"
+    whiten_over_tokens: bool = True
     reward_norm: str = "batch_norm"
     step_baseline_scope: str = "all_steps_in_group"
     use_process_only: bool = False
@@ -104,6 +114,17 @@ def _centre(values: np.ndarray, baseline: float, n: int, config: OPRLConfig, poo
     return values - baseline
 
 
+def _token_whiten(values: np.ndarray, tokens: np.ndarray, var_eps: float = 1e-8) -> np.ndarray:
+    """verl's ``masked_whiten`` of per-turn values repeated ``tokens`` times: ``(x - m) / sqrt(v + 1e-8)`` with the
+    token-weighted mean ``m`` and unbiased variance ``v``; passes through with one token or fewer."""
+    n = tokens.sum()
+    if n <= 1:
+        return values.copy()
+    mean = (tokens * values).sum() / n
+    var = (tokens * (values - mean) ** 2).sum() / (n - 1)
+    return (values - mean) / np.sqrt(var + var_eps)
+
+
 def oprl(
     batch: Sequence[Trajectory], config: OPRLConfig | None = None, step_rewards: Sequence[np.ndarray] | None = None
 ) -> list[np.ndarray]:
@@ -138,12 +159,19 @@ def oprl(
         b_step = float(pool.mean()) if pool.size else 0.0
         for i in members:
             step[i] = _centre(r_tilde[i], b_step, n, config, pool)
-    if config.variant == "reinforce_pp":  # whiten each group-centred term across the batch
+    if config.variant == "reinforce_pp" and not config.whiten_over_tokens:  # A^E over trajectories, A^S over turns
         episode = (episode - episode.mean()) / (episode.std(ddof=1) + config.eps) if len(batch) > 1 else episode
         flat = np.concatenate(step) if step else np.zeros(0)
         if flat.size > 1:
             mu, sd = flat.mean(), flat.std(ddof=1)
             step = [(s - mu) / (sd + config.eps) for s in step]
+    episode_turns = [np.full(len(traj.turns), episode[i]) for i, traj in enumerate(batch)]
+    if config.variant == "reinforce_pp" and config.whiten_over_tokens and batch:  # released code: over every token
+        tokens = np.array([len(turn.action_ids) if turn.action_ids is not None else 1
+                           for traj in batch for turn in traj.turns], dtype=np.float64)
+        ends = np.cumsum([len(traj.turns) for traj in batch])[:-1]
+        episode_turns = np.split(_token_whiten(np.concatenate(episode_turns), tokens), ends)
+        step = np.split(_token_whiten(np.concatenate(step), tokens), ends)
     if config.use_process_only:
         return [s.copy() for s in step]
-    return [episode[i] + config.step_advantage_w * step[i] for i in range(len(batch))]
+    return [e + config.step_advantage_w * s for e, s in zip(episode_turns, step)]

@@ -4,7 +4,10 @@ Per trajectory with turn rewards ``r_1 .. r_K`` in [-1, 1] (any verifiable turn 
 
     w_k  = softmax_k(-r_k / T)             r*_k = w_k r_k           (T = 0.1; sum_k r*_k -> min_k r_k as T -> 0)
     RLOO process baseline, subtracted per step:
-        "token" (default): b_i = sum_{j != i} sum_k r*_{j,k} / sum_{j != i} len_j,   r'_{i,k} = r*_{i,k} - b_i * n_{i,k}
+        "token" (default): b_i = sum_{j != i} sum_k r*_{j,k} / sum_{j != i} len_j,   r'_{i,k} = r*_{i,k} - b_i * m_{i,k}
+                           len_j = sum_k n_{j,k} counts every token of a turn, its end-of-turn token included;
+                           m = n - 1 leaves that terminator out (the released code; ``released_token_count``),
+                           m = n with ``released_token_count=False`` (each return then lower by b_i per turn it sums)
         "step":            b_i = mean_{j != i} (sum_k r*_{j,k} / K_j),              r'_{i,k} = r*_{i,k} - b_i
     verifiable reward ("PRMVR"): VR_i = success_i - 1, added at the last turn as coef * (VR_i - mean_{j != i} VR_j)
     A_{i,t} = G_{i,t} = sum_{k >= t} r'_{i,k}        (returns with gamma = 1; no critic)
@@ -13,8 +16,9 @@ Not here (the trainer's part): the per-token KL penalty of the code (use the los
 separator-token advantages.
 
 Inputs: ``config.reward`` per turn (``Turn.reward``), ``group_id``, ``Trajectory.success`` for the verifiable
-reward, and with the token baseline the number of action tokens per turn: ``token_counts`` if given, else
-``len(Turn.action_ids)``.
+reward, and with the token baseline the number of action tokens per turn, the end-of-turn token included:
+``token_counts`` if given, else ``len(Turn.action_ids)`` (which holds the end-of-turn token when generation
+stopped on it; a turn cut off at ``max_new_tokens`` is counted as if its last token were the terminator).
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ class PUREConfig:
 
     temperature: T of the min-form softmax, 0.1. weighted: ``False`` is ``disable_weighted_reward`` (the mean).
     reward_baseline: ``"token"`` (default) or ``"step"``.
+    released_token_count: with the token baseline, the rate's denominator counts each turn's end-of-turn token
+        but the per-turn multiplier does not (``True``, the released code) or both count every token (``False``).
     reward_mode: ``"PRMVR"`` (default), ``"PRM"`` (process only) or ``"VR"`` (verifiable only).
     """
 
     temperature: float = 0.1
     weighted: bool = True
     reward_baseline: str = "token"
+    released_token_count: bool = True
     reward_mode: str = "PRMVR"
     verifiable_reward_coef: float = 1.0
     reward: Key = "reward"
@@ -88,7 +95,9 @@ def pure(
                 # average reward per token of the other responses (0 for a group of one)
                 rate = (totals.sum() - totals) / np.maximum(lengths.sum() - lengths, 1.0) if n > 1 else np.zeros(1)
                 for k, i in enumerate(members):
-                    shaped[i] += r_star[i] - rate[k] * counts[k]
+                    # the released code multiplies by the content tokens only (the terminator left out)
+                    multiplier = np.maximum(counts[k] - 1.0, 0.0) if config.released_token_count else counts[k]
+                    shaped[i] += r_star[i] - rate[k] * multiplier
             else:
                 per_step = np.array([r_star[i].mean() if r_star[i].size else 0.0 for i in members])
                 baseline = leave_one_out_mean(per_step)
