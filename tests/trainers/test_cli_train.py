@@ -47,7 +47,7 @@ def test_train_runs_a_yaml_config_with_overrides(tmp_path):
     [
         (["{cfg}", "stepz=2"], "unknown config keys ['stepz']"),
         (["{cfg}", "estimator=ppo"], "estimator 'ppo' is unknown"),
-        (["{tmp}/missing.yaml"], "no bundled config of that name; bundled: search_grpo, search_igpo, sokoban_gated"),
+        (["{tmp}/missing.yaml"], "no bundled config of that name; bundled: lsp_gated, search_grpo, search_igpo"),
     ],
 )
 def test_train_fails_clearly_on_a_bad_config(tmp_path, args, message):

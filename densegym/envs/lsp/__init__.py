@@ -12,7 +12,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from densegym.envs.lsp.env import LSPCodeEnv  # noqa: E402
-from densegym.envs.lsp.rewards import gra_gate, lanser_reward  # noqa: E402
+from densegym.envs.lsp.rewards import lanser_reward  # noqa: E402
 from densegym.envs.lsp.tasks import catalog, generate  # noqa: E402
 
-__all__ = ["LSPCodeEnv", "catalog", "generate", "gra_gate", "lanser_reward"]
+__all__ = ["LSPCodeEnv", "catalog", "generate", "lanser_reward"]

@@ -78,15 +78,19 @@ class LSPCodeEnv(TextEnv):
 
     | component | meaning | range | default weight |
     |---|---|---|---|
-    | ``diagnostics`` | ``D_{t-1} - D_t``, severity-weighted diagnostics dropped (language server); by default held back and paid as ``D_0 - D_T`` on the last turn iff the task is solved (G-RA) | ``[-50, 50]`` | 0.5 |
-    | ``safety`` | ``S_t``: the edit was jailed and atomic, files parse, no new errors elsewhere, no public symbol removed, prepareRename accepted; gated like ``diagnostics`` (the safe fraction of edits) | ``[0, 1]`` | 0.4 |
+    | ``diagnostics`` | ``D_{t-1} - D_t``, severity-weighted diagnostics dropped by this turn (language server) | ``[-50, 50]`` | 0.5 |
+    | ``safety`` | ``S_t`` on edit/rename turns (else 0): the edit was jailed and atomic, files parse, no new errors elsewhere, no public symbol removed, prepareRename accepted | ``[0, 1]`` | 0.4 |
     | ``ambiguity`` | ``-(1 - alpha_t)``, the selector's confidence (Eq. 3.1) | ``[-1, 0]`` | 0.1 |
     | ``tests`` | potential-based change in the fraction of hidden tests passing, when tests run | ``[-1, 1]`` | 1.0 |
     | ``outcome`` | 1 when ``submit`` finds every hidden test passing and no checker error | ``{0, 1}`` | 1.0 |
     | ``format`` | 0 valid action, -1 otherwise | ``{-1, 0}`` | 0.1 |
 
-    With ``gate="none"`` and weights (0.5, 0.4, 0.1) the first three components sum to Eq. 5.1 on every
-    turn. ``info["lsp"]`` holds ``diag_count``, ``diag_delta``, ``safety_ok``, ``alpha_conf``,
+    Every component is paid on the turn it happens (dense): with the default weights (0.5, 0.4, 0.1) the first
+    three sum to Eq. 5.1 on every turn. Eq. 5.1 alone pays for deleting the code that carries a diagnostic;
+    the protection is G-RA on finished trajectories, not in ``step()``: the ``gated`` trajectory transform
+    with ``channels: [outcome, [diagnostics, safety]]``, ``thresholds: [1.0]`` (the bundled config
+    ``lsp_gated``) zeroes both components on every turn of an episode that does not solve the task.
+    ``info["lsp"]`` holds ``diag_count``, ``diag_delta``, ``safety_ok``, ``alpha_conf``,
     ``bundle_id`` (the content hash of the turn's normalised analysis bundle) and ``removed_symbols``.
 
     ## Starting state
@@ -107,7 +111,7 @@ class LSPCodeEnv(TextEnv):
       ``"push"``: wait for the published diagnostics of the new document version, ~200 ms slower with
       pyright's debounce, same diagnostics): the language server.
     * ``difficulty`` (None: all; an int or a tuple of ints), ``domains`` (None: all).
-    * ``gate`` (``"outcome"`` or ``"none"``), ``tau`` (0.6, the anchor confidence threshold),
+    * ``tau`` (0.6, the anchor confidence threshold),
       ``require_clean`` (True: success also needs zero checker errors).
     * ``test_timeout_s`` (30); ``use_bubblewrap`` (None or True: the hidden tests run inside bubblewrap,
       which must be installed, else the constructor raises ``IsolationUnavailable`` saying how to install
@@ -119,7 +123,8 @@ class LSPCodeEnv(TextEnv):
 
     ## Version history
 
-    * v0: initial release (basedpyright 1.40.2).
+    * v0: initial release (basedpyright 1.40.2). Since 2026-11-30 ``diagnostics`` and ``safety`` are dense by
+      default and ``gate=`` is gone: G-RA is the ``gated`` trajectory transform (config ``lsp_gated``).
     """
 
     supports_snapshot = True
@@ -133,7 +138,6 @@ class LSPCodeEnv(TextEnv):
         checking_mode: str = "standard",
         difficulty: int | tuple[int, ...] | None = None,
         domains: tuple[str, ...] | None = None,
-        gate: str = "outcome",
         tau: float = 0.6,
         test_timeout_s: float = 30.0,
         server_timeout_s: float = 30.0,
@@ -146,9 +150,6 @@ class LSPCodeEnv(TextEnv):
         rewards: dict[str, Any] | None = None,
         render_mode: str | None = None,
     ):
-        if gate not in ("outcome", "none"):
-            raise ValueError(f"gate must be 'outcome' or 'none', got {gate!r}")
-        self.gate = gate
         self.server_name = server
         self.config_text = checker_config(checking_mode)
         self.checking_mode = checking_mode
@@ -183,8 +184,8 @@ class LSPCodeEnv(TextEnv):
     def default_rewards(self) -> RewardSet:
         return RewardSet(
             {
-                "diagnostics": (DiagnosticsReward(self.gate), 0.5),
-                "safety": (SafetyReward(self.gate), 0.4),
+                "diagnostics": (DiagnosticsReward(), 0.5),
+                "safety": (SafetyReward(), 0.4),
                 "ambiguity": (AmbiguityReward(), 0.1),
                 "tests": (TestsProgress(), 1.0),
                 "outcome": (OutcomeReward((0.0, 1.0)), 1.0),
@@ -239,7 +240,7 @@ class LSPCodeEnv(TextEnv):
         return (
             f"You are fixing the Python package `{task.package}` ({DOMAINS[task.domain].summary}). It has defects: "
             "some the language server reports, some only the hidden tests reveal. Make every hidden test pass "
-            "and clear every error the checker reports, then submit. Do not delete code to silence the checker: rewards only count when the tests pass. "
+            "and clear every error the checker reports, then submit. Do not delete code to silence the checker: that does not solve the task. "
             "Suppression comments (# type: ignore, # pyright: ...) are ignored by the checker here.\n"
             f"{actions.HELP}\nAn edit replaces exactly the selected text; to replace a function, select it as a "
             "symbol and give the whole new definition, indented as in the file.\n\n"

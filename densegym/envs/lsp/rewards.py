@@ -16,21 +16,28 @@ The env splits Eq. 5.1 into unweighted components whose default weights rebuild 
 | component | value | range | weight |
 |---|---|---|---|
 | ``diagnostics`` | ``D_{t-1} - D_t`` | unbounded, typically ``[-10, 10]`` | 0.5 |
-| ``safety`` | ``S_t`` on edit/rename turns, else 0 (gated: the safe fraction, on the last turn) | ``[0, 1]`` | 0.4 |
+| ``safety`` | ``S_t`` on edit/rename turns, else 0 | ``[0, 1]`` | 0.4 |
 | ``ambiguity`` | ``-(1 - alpha_t)`` on turns with a selector, else 0 | ``[-1, 0]`` | 0.1 |
 | ``tests`` | ``phi(after) - phi(before)``, ``phi`` = fraction of hidden tests passing at the last run | ``[-1, 1]`` | 1.0 |
 | ``outcome`` | 1 when ``submit`` finds every hidden test passing and no checker error | ``{0, 1}`` | 1.0 |
 | ``format`` | 0 for a valid action, -1 otherwise | ``{-1, 0}`` | 0.1 |
 
-**Gating (G-RA, docs/algorithms.md section 3).** Deleting the code that carries a diagnostic lowers ``D``, and
-a no-op edit earns ``S = 1``; both would pay under Eq. 5.1 alone. With ``gate="outcome"`` (the default)
-``diagnostics`` and ``safety`` are held back during the episode (0 on each turn) and paid on its last
-turn only when the outcome meets the threshold (solved), as G-RA's
-``r_high + sum_t r_low_t * 1[r_high >= Delta]``. Because ``D_{t-1} - D_t`` telescopes, the held back
-diagnostics sum is ``D_0 - D_T``; the held back safety is paid as the *fraction* of mutating turns that
-were safe (in ``[0, 1]``), so that the number of edits earns nothing. ``gate="none"`` pays Eq. 5.1 on every turn (for trainers that
-apply :func:`gra_gate` to finished trajectories themselves; ``info["lsp"]`` carries the raw per-turn
-values). Removing a public symbol also sets ``S_t = 0`` and is listed in ``info["lsp"]["removed_symbols"]``.
+**Gating (G-RA, docs/algorithms.md section 3) is a trajectory transform, not part of the env.** Every turn pays
+Eq. 5.1 as it happens (dense, turn-level), and ``info["lsp"]`` carries the raw values. Eq. 5.1 alone can be
+farmed: deleting the code that carries a diagnostic lowers ``D``, and any change that breaks nothing earns
+``S = 1``. The gate needs the outcome, which only the finished episode knows, so it lives in one place,
+:func:`densegym.rewards.transforms.gated_accumulation`, applied by the trainer to finished trajectories (the
+bundled config ``lsp_gated``)::
+
+    transforms:
+      - {name: gated, channels: [outcome, [diagnostics, safety]], thresholds: [1.0]}
+
+which writes ``gated_t = (diagnostics_t + safety_t) * 1[outcome >= 1]`` (the unweighted components) into every
+turn: an episode that does not solve the task earns nothing from either, however many diagnostics it silenced
+or safe edits it made. Since ``D_{t-1} - D_t`` telescopes, a solved episode's gated diagnostics sum to
+``D_0 - D_T``; its safety sums to the number of safe mutating turns (``S_t`` per turn, Eq. 5.1; the env's old
+in-step gate paid the safe *fraction* instead). Removing a public symbol also sets ``S_t = 0`` and is listed in
+``info["lsp"]["removed_symbols"]``.
 """
 
 from __future__ import annotations
@@ -42,7 +49,6 @@ from densegym.rewards import RewardHook, Transition
 
 LANSER_WEIGHTS = (0.5, 0.4, 0.1)  # (w_D, w_S, w_A), Lanser-CLI Appendix E
 SEVERITY_WEIGHTS = {"error": 1.0, "warning": 0.5, "information": 0.0}
-GATED = ("diagnostics", "safety")
 
 
 def lanser_reward(
@@ -64,18 +70,6 @@ def weighted_count(diagnostics: Sequence[dict], weights: dict[str, float] = SEVE
     return float(sum(weights.get(d["severity"], 0.0) for d in diagnostics))
 
 
-def gra_gate(
-    turn_components: Sequence[dict[str, float]],
-    outcome: float,
-    threshold: float = 1.0,
-    gated: Sequence[str] = GATED,
-    op: str = "ge",
-) -> list[dict[str, float]]:
-    """G-RA on a finished trajectory: zero the ``gated`` components of every turn unless the outcome passes."""
-    passed = outcome >= threshold if op == "ge" else outcome > threshold
-    return [{k: (v if passed or k not in gated else 0.0) for k, v in comps.items()} for comps in turn_components]
-
-
 class LspView(NamedTuple):
     """The state as reward hooks see it."""
 
@@ -87,44 +81,21 @@ class LspView(NamedTuple):
     digest: str  # workspace content hash
 
 
-def _ends(t: Transition) -> bool:
-    return "outcome" in t.info
-
-
-def _passes(t: Transition, threshold: float) -> bool:
-    return float(t.info.get("outcome", 0.0)) >= threshold
-
-
 class DiagnosticsReward(RewardHook):
     range = (-50.0, 50.0)
-    description = "drop in severity-weighted diagnostics (language server), gated on the outcome by default"
-
-    def __init__(self, gate: str = "outcome", threshold: float = 1.0):
-        self.gate, self.threshold = gate, float(threshold)
+    description = "D_{t-1} - D_t: drop in severity-weighted diagnostics (language server)"
 
     def __call__(self, t: Transition) -> float:
-        if self.gate == "none":
-            return t.before.d - t.after.d if t.valid else 0.0
-        if not _ends(t) or not _passes(t, self.threshold):
-            return 0.0
-        return t.after.d0 - t.after.d
+        return t.before.d - t.after.d if t.valid else 0.0
 
 
 class SafetyReward(RewardHook):
     range = (0.0, 1.0)
     description = "S_t: the mutation passed every safety check (jail, parse, no new errors, no removed API)"
 
-    def __init__(self, gate: str = "outcome", threshold: float = 1.0):
-        self.gate, self.threshold = gate, float(threshold)
-
     def __call__(self, t: Transition) -> float:
-        if self.gate == "none":
-            lsp = t.info.get("lsp") or {}
-            return 1.0 if t.valid and lsp.get("safety_ok") else 0.0
-        if not _ends(t) or not _passes(t, self.threshold):
-            return 0.0
-        # The fraction, not the count: under G-RA a count would still pay for many no-op edits.
-        return t.after.safe_edits / t.after.edits if t.after.edits else 0.0
+        lsp = t.info.get("lsp") or {}
+        return 1.0 if t.valid and lsp.get("safety_ok") else 0.0
 
 
 class AmbiguityReward(RewardHook):

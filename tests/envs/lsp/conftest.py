@@ -29,14 +29,3 @@ def lsp_env():
     yield env
     env.close()
 
-
-@pytest.fixture(scope="session")
-def raw_env():
-    """Eq. 5.1 paid on every turn (no G-RA gate), for checking the reward functional turn by turn."""
-    _require_server()
-    _require_bwrap()
-    from densegym.envs.lsp import LSPCodeEnv
-
-    env = LSPCodeEnv(gate="none", test_timeout_s=8, use_bubblewrap=True)
-    yield env
-    env.close()

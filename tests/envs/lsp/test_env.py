@@ -32,7 +32,7 @@ def custom_task(domain: str, files: dict[str, str], name: str) -> LspTask:
 # ---- solving, and the rewards of a whole episode --------------------------------------------------------
 
 
-def test_oracle_solves_a_hard_task_and_the_gated_rewards_pay(lsp_env):
+def test_oracle_solves_a_hard_task_and_the_dense_rewards_pay(lsp_env):
     obs, info = lsp_env.reset(options={"task": "lsp:textkit:d3:2"})
     d0, phi0 = info["privileged"]["diag_count"], info["privileged"]["tests_fraction"]
     assert d0 > 0 and "Hidden tests passing now" in obs
@@ -45,10 +45,10 @@ def test_oracle_solves_a_hard_task_and_the_gated_rewards_pay(lsp_env):
             break
     assert terminated and info["success"] and info["outcome"] == 1.0
     assert phi0 < 1.0 and totals["outcome"] == 1.0 and totals["tests"] == pytest.approx(1.0 - phi0)
-    # G-RA: held back until the end, then D_0 - D_T and the safe fraction of edits.
-    assert info["reward_components"]["diagnostics"] == pytest.approx(d0)
-    assert info["reward_components"]["safety"] == 1.0
+    # Dense (Eq. 5.1 per turn): the drops telescope to D_0 - D_T = D_0; each oracle edit is safe.
+    assert info["reward_components"]["diagnostics"] == 0.0 and info["reward_components"]["safety"] == 0.0  # submit
     assert totals["diagnostics"] == pytest.approx(d0)
+    assert totals["safety"] >= 1.0
 
 
 def test_deleting_code_to_silence_diagnostics_does_not_pay(lsp_env):
@@ -62,10 +62,10 @@ def test_deleting_code_to_silence_diagnostics_does_not_pay(lsp_env):
     lsp = info["lsp"]
     assert lsp["diag_delta"] > 0  # the checker is silenced ...
     assert lsp["safety_ok"] is False and f"{module}:{function}" in lsp["removed_symbols"]  # ... but flagged
-    assert info["reward_components"]["diagnostics"] == 0.0  # held back by the gate
+    c = info["reward_components"]
+    assert c["diagnostics"] == lsp["diag_delta"] > 0 and c["safety"] == 0.0  # Eq. 5.1 pays the drop on the turn ...
     _, _, terminated, _, info = lsp_env.step(act("submit"))
-    assert terminated and not info["success"]
-    assert info["reward_components"]["diagnostics"] == 0.0 and info["reward_components"]["safety"] == 0.0
+    assert terminated and not info["success"]  # ... and the gated transform takes it back (test_dense_default.py)
 
 
 # ---- Eq. 5.1 turn by turn with the real server -----------------------------------------------------------
@@ -94,17 +94,17 @@ TWO_LEFT = '''def broken(item: Item) -> float:
 '''
 
 
-def test_worked_example_shape_with_the_real_server(raw_env):
+def test_worked_example_shape_with_the_real_server(lsp_env):
     """D: 5 -> 2 with a structural selector (alpha = 1) and a safe edit: r = 0.5 * 3 + 0.4 = 1.9 (Eq. 5.1)."""
-    raw_env.reset(options={"task": custom_task("inventory", {"inventory/extra.py": FIVE_ERRORS}, "five")})
-    assert raw_env._view.d == 5.0
+    lsp_env.reset(options={"task": custom_task("inventory", {"inventory/extra.py": FIVE_ERRORS}, "five")})
+    assert lsp_env._view.d == 5.0
     weights = {"diagnostics": 0.5, "safety": 0.4, "ambiguity": 0.1}
-    _, reward, _, _, info = raw_env.step(act(f"edit py://inventory.extra#broken\n{TWO_LEFT}"))
+    _, reward, _, _, info = lsp_env.step(act(f"edit py://inventory.extra#broken\n{TWO_LEFT}"))
     c = info["reward_components"]
     assert info["lsp"]["diag_count"] == 2.0 and info["lsp"]["safety_ok"] is True and info["lsp"]["alpha_conf"] == 1.0
     assert sum(weights[k] * c[k] for k in weights) == pytest.approx(lanser_reward(5, 2, 1, 1.0)) == pytest.approx(1.9)
     # A fuzzy anchor (alpha < 1): the components still rebuild Eq. 5.1 exactly.
-    _, _, _, _, info = raw_env.step(act('edit anchor://inventory/extra.py#"d = undefined_2"\nd = 2.0'))
+    _, _, _, _, info = lsp_env.step(act('edit anchor://inventory/extra.py#"d = undefined_2"\nd = 2.0'))
     c, lsp = info["reward_components"], info["lsp"]
     assert 0.6 <= lsp["alpha_conf"] < 1.0 and lsp["diag_count"] == 1.0
     expected = lanser_reward(2, 1, 1, lsp["alpha_conf"])
@@ -462,9 +462,10 @@ def test_success_needs_a_clean_checker_too(lsp_env):
     obs, _, terminated, _, info = lsp_env.step(act("submit"))
     assert terminated and not info["success"] and "1 checker error(s) remain" in obs
     lsp_env.reset(options={"task": custom_task("ledger", extra, "untested-defect")})
-    lsp_env.step(act('edit anchor://ledger/extra.py#"missing_name"\n0'))
+    _, _, _, _, info = lsp_env.step(act('edit anchor://ledger/extra.py#"missing_name"\n0'))
+    assert info["reward_components"]["diagnostics"] == 1.0
     _, _, terminated, _, info = lsp_env.step(act("submit"))
-    assert terminated and info["success"] and info["reward_components"]["diagnostics"] == 1.0
+    assert terminated and info["success"]
 
 
 def test_an_env_never_closed_is_cleaned_up_at_exit():
@@ -477,28 +478,3 @@ def test_an_env_never_closed_is_cleaned_up_at_exit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     pid, root = out.stdout.split()
     assert live_processes_in_group(int(pid)) == [] and not Path(root).exists()
-
-
-@pytest.mark.parametrize("fix", [True, False])
-def test_gated_diagnostics_return_equals_gra_on_the_raw_turns(lsp_env, raw_env, fix):
-    from densegym.envs.lsp.rewards import gra_gate
-
-    def episode(env):
-        env.reset(options={"task": "lsp:planner:d2:3"})
-        turns = []
-        for _ in range(6):
-            action = env.oracle_action() if fix else act("diagnostics")
-            if not fix and len(turns) == 2:
-                action = act("submit")
-            _, _, terminated, _, info = env.step(action)
-            turns.append(info["reward_components"])
-            if terminated:
-                return turns, info["outcome"]
-        raise AssertionError("the episode did not end")
-
-    gated, outcome = episode(lsp_env)
-    raw, raw_outcome = episode(raw_env)
-    assert outcome == raw_outcome == (1.0 if fix else 0.0)
-    expected = sum(t["diagnostics"] for t in gra_gate(raw, raw_outcome))
-    assert sum(t["diagnostics"] for t in gated) == pytest.approx(expected)
-    assert (expected > 0) == fix

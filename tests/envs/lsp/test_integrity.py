@@ -36,14 +36,15 @@ def test_suppression_comments_are_no_fix(lsp_env, suppressed):
     assert d0 >= 1 and lsp_env._view.phi == 1.0
     _, _, _, _, info = lsp_env.step(act(f"edit inventory/extra.py\n{suppressed}"))
     assert info["action_valid"] and info["lsp"]["diag_count"] == d0 and info["lsp"]["diag_delta"] == 0
+    assert info["reward_components"]["diagnostics"] == 0.0
     obs, _, terminated, _, info = lsp_env.step(act("submit"))
     assert terminated and not info["success"] and "checker error(s) remain" in obs
-    assert info["reward_components"]["diagnostics"] == 0.0 and info["reward_components"]["safety"] == 0.0
     # The real fix is still rewarded.
     lsp_env.reset(options={"task": custom_task("inventory", {"inventory/extra.py": EXTRA}, "suppress")})
-    lsp_env.step(act("edit inventory/extra.py\n" + EXTRA.replace("undefined_thing", "0")))
+    _, _, _, _, info = lsp_env.step(act("edit inventory/extra.py\n" + EXTRA.replace("undefined_thing", "0")))
+    assert info["reward_components"]["diagnostics"] == d0
     _, _, _, _, info = lsp_env.step(act("submit"))
-    assert info["success"] and info["reward_components"]["diagnostics"] == d0
+    assert info["success"]
 
 
 def test_suppression_text_keeps_every_position():

@@ -73,9 +73,9 @@ def test_episode_with_diagnostics_navigation_rename_and_a_solve(pylsp_env):
     fixed = env.ws.read("ledger/transfers.py").replace("toal", "total")
     obs, reward, _, _, info = env.step(act("edit ledger/transfers.py\n" + fixed))
     assert info["action_valid"] and "Diagnostics: none." in obs and info["lsp"]["diag_delta"] > 0
+    assert info["reward_components"]["diagnostics"] == info["lsp"]["diag_delta"]  # paid on the turn (Eq. 5.1)
     obs, reward, terminated, _, info = env.step(act("submit"))
     assert terminated and info["success"] and obs.startswith("Submitted. Solved.")
-    assert info["reward_components"]["diagnostics"] > 0  # G-RA pays the drop once the task is solved
 
 
 def test_crashed_pylsp_is_restarted_with_every_document_analysed(pylsp_env):

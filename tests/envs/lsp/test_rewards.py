@@ -1,5 +1,5 @@
-"""Lanser-CLI's reward functional (docs/algorithms.md section 5(e)), G-RA gating, and bundle hashing (no server
-needed)."""
+"""Lanser-CLI's reward functional (docs/algorithms.md section 5(e)), G-RA gating (the ``gated`` transform) and
+bundle hashing (no server needed)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from densegym.envs.lsp.bundles import content_hash, make_bundle, sorted_diagnostics
-from densegym.envs.lsp.rewards import gra_gate, lanser_reward
+from densegym.envs.lsp.rewards import lanser_reward
 
 
 def test_worked_example_1():
@@ -48,14 +48,22 @@ def test_monotone_and_bounded(d_prev, d_now, safe, alpha, bump, more_alpha):
     assert -0.1 - 1e-12 <= rest <= 1e-12
 
 
-def test_gra_gate():
-    turns = [{"diagnostics": 2.0, "safety": 1.0, "format": -1.0}, {"diagnostics": -1.0, "safety": 0.0, "format": 0.0}]
-    assert gra_gate(turns, outcome=1.0) == turns
-    failed = gra_gate(turns, outcome=0.0)
-    assert [t["diagnostics"] for t in failed] == [0.0, 0.0] and [t["safety"] for t in failed] == [0.0, 0.0]
-    assert [t["format"] for t in failed] == [-1.0, 0.0]  # not gated
-    assert gra_gate(turns, outcome=0.0, threshold=0.0) == turns  # threshold at the minimum: plain accumulation
-    assert gra_gate(turns, outcome=1.0, threshold=1.0, op="gt")[0]["diagnostics"] == 0.0
+def test_gra_is_the_gated_transform_over_diagnostics_and_safety():
+    """The anti-deletion gate: ``lsp_gated``'s transform keeps diagnostics + safety only in solved episodes."""
+    from densegym.rewards.transforms import GatedConfig, gated_accumulation
+    from densegym.trajectory import Trajectory, Turn
+
+    def traj(outcome):
+        turns = [Turn("", "", 0.0, {"diagnostics": 2.0, "safety": 1.0, "format": -1.0}),
+                 Turn("", "", 0.0, {"diagnostics": -1.0, "safety": 0.0, "format": 0.0})]  # fmt: skip
+        return Trajectory("densegym/LSPCode-v0", "t", turns=turns, outcome=outcome)
+
+    config = GatedConfig(channels=("outcome", ("diagnostics", "safety")), thresholds=(1.0,))
+    solved, failed = traj(1.0), traj(0.0)
+    assert [list(g) for g in gated_accumulation([solved, failed], config)] == [[3.0, -1.0], [0.0, 0.0]]
+    assert [t.components["format"] for t in failed.turns] == [-1.0, 0.0]  # not gated, not touched
+    assert list(gated_accumulation([traj(0.0)], GatedConfig(config.channels, (0.0,)))[0]) == [3.0, -1.0]  # D-RA
+    assert list(gated_accumulation([traj(1.0)], GatedConfig(config.channels, (1.0,), "gt"))[0]) == [0.0, 0.0]
 
 
 def test_bundle_id_is_stable_and_order_free():
