@@ -21,6 +21,7 @@ DEFAULT_WEIGHTS = {
     "lsp": "diagnostics=0.5, safety=0.4, ambiguity=0.1, tests=1, outcome=1, format=0.1",
     "web": "subgoals=1, format=0.1, outcome=1",
     "search": "retrieval=0.5, redundancy=0.1, format=0.1, outcome=1",
+    "swe": "tests=1, regression=0.5, localization=0.2, format=0.1, outcome=1, level=0",
 }
 
 

@@ -128,7 +128,8 @@ def test_register_envs_idiom():
                      "sql": lambda: [u.backend_kind, len(u.task_list)],
                      "lsp": lambda: sorted({t.split(":")[2] for t in u.task_ids}),
                      "web": lambda: [u.max_turns],
-                     "search": lambda: [u.num_docs, u.retriever.kind]}[e.family]()
+                     "search": lambda: [u.num_docs, u.retriever.kind],
+                     "swe": lambda: [u.action_format, len(u.task_ids)]}[e.family]()
             made.append([e.id, type(u).__module__ + ":" + type(u).__name__, probe])
             spawned += children()
             env.close()
@@ -156,6 +157,8 @@ def test_register_envs_idiom():
             assert probe == [30]  # the default max_turns
         elif env.family == "search":
             assert probe == [env.kwargs.get("num_docs", 50_000), "bm25"]  # the registered size, the default retriever
+        elif env.family == "swe":  # the registered format; every bundled task, or the easy ones (difficulty 1-2)
+            assert probe == [env.kwargs.get("action_format", "tools"), 216 if "difficulty" in env.kwargs else 360]
 
 
 def test_the_listed_reward_components_are_the_envs_own():

@@ -513,7 +513,13 @@ class _Container:
                 if not eof and user in _KILL_SIGNAL:  # the killer did not answer (its supervisor gone?): an exec
                     self._kill_by_exec(user)
         finally:
-            sock.close()
+            # The socket closes for real only when its SocketIO wrapper lets go too (a makefile reference).
+            for stream in (raw, getattr(raw, "_response", None), sock):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except Exception:
+                        pass
         code = None if timed_out else _exit_code(self.api, exec_id)
         return _Exec(bytes(out), bytes(err), code, timed_out, overflow)
 

@@ -19,8 +19,9 @@ from tests.helpers import require
 
 # The LSP ids differ only in their task filter; each check_env of one starts a language server and runs the
 # hidden tests (about 7-10 s on 2 cores), so one of them stands for the family. The SearchQA ids differ only in
-# the world's size; SearchQA-small-v0 (5,000 documents) stands for the 50,000-document one.
-_CHECK_ONCE = {"densegym/LSPCode-v0", "densegym/SearchQA-v0"}
+# the world's size; SearchQA-small-v0 (5,000 documents) stands for the 50,000-document one. The SWE ids share
+# the env and its tasks; SWE-bash-v0 stands for them.
+_CHECK_ONCE = {"densegym/LSPCode-v0", "densegym/SearchQA-v0", "densegym/SWE-v0", "densegym/SWE-easy-v0"}
 IDS = [e.id for e in ENVS if e.id not in _CHECK_ONCE]
 FAMILY = {e.id: e.family for e in ENVS}
 
@@ -47,6 +48,11 @@ def require_family(env_id: str) -> None:
             import bm25s  # noqa: F401
         except ImportError:
             require(False, "bm25s", "pip install 'densegym[search]'")
+    elif family == "swe":
+        from densegym.sandbox import bubblewrap_path, docker_available
+
+        require(docker_available() or bubblewrap_path() is not None, "Docker with the sandbox image, or bubblewrap",
+                "apt-get install docker.io (then bash docker/build.sh) or apt-get install bubblewrap")
     elif family == "web":
         from tests.envs.web.conftest import INSTALL, web_available
 
