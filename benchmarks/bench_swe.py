@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import time
 
+import densegym
 from benchmarks.bench_executors import measure_executors
 from densegym.envs.swe import SWEEnv
 from densegym.envs.swe.task import TASKS_FILE, bundled_projects, bundled_task_ids
@@ -46,8 +47,9 @@ def _tasks(n: int, seed: int = 0) -> list[str]:
 
 def measure_reset(tasks: list[str]) -> dict:
     """Cold: a container created and started for the episode. Warm: a started container from the image's
-    pool, the task's files loaded into it. Warm, same task: the next reset of a task just played (a GRPO
-    group's other members), from a pool whose idle containers already hold its repository."""
+    pool, the task's files loaded into it. Warm, same task: a task reset again (a GRPO group's other
+    members), from the pool whose idle containers already hold its repository (made at its second reset).
+    Each timed reset starts with the pools full: their refills happen between episodes."""
     from densegym.envs.swe.runtime import _task_pools
 
     out = {}
@@ -57,19 +59,21 @@ def measure_reset(tasks: list[str]) -> dict:
         env = SWEEnv(**kwargs)
         times, repeats = [], []
         try:
-            env.reset(options={"task": tasks[-1]})  # the project images, the pools' first containers
+            for task_id in tasks:  # the project images, and each project's warm pool (one per image)
+                env.reset(options={"task": task_id})
             for task_id in tasks:
-                if label == "docker_warm":
-                    _wait_idle(env.runtime.pool(env.runtime.image(env.task)))  # refilled between episodes
+                if label == "docker_warm":  # refilled between episodes
+                    _wait_idle(env.runtime.pool(env.runtime.image(env.resolve_task(task_id))))
                 t0 = time.perf_counter()
                 env.reset(options={"task": task_id})
                 times.append(time.perf_counter() - t0)
-                if label == "docker_warm":
+                if label == "docker_warm":  # the task again: its preloaded pool was made at its second reset
                     rt, task = env.runtime, env.task
                     _wait_idle(_task_pools().get(rt.image(task), task, rt.warm_pool, rt.settings))
                     t0 = time.perf_counter()
                     env.reset(options={"task": task_id})
                     repeats.append(time.perf_counter() - t0)
+                    _wait_idle(rt.pool(rt.image(task)))
             out[label] = _median_ms(times)
             if repeats:
                 out["docker_warm_same_task"] = _median_ms(repeats)
@@ -89,6 +93,7 @@ def _wait_idle(pool, timeout_s: float = 60.0) -> None:
 def measure_tests_reward(tasks: list[str], executors: list[str]) -> dict:
     out = {}
     for kind in executors:
+        densegym.clear_caches()  # each executor runs the hidden tests itself (they are cached by content hash)
         env = SWEEnv(executor=kind)
         view, edit, cached = [], [], []
         try:
@@ -142,10 +147,10 @@ def measure_throughput(executors: list[str], episodes: int) -> dict:
     from densegym.rollout import collect
 
     out = {}
-    tasks = [(task_id, 0) for task_id in _tasks(episodes, seed=1)]
+    tasks = _tasks(episodes, seed=1)
     for kind in executors:
         with EnvPool("densegym/SWE-v0", num_envs=8, num_workers=2, env_kwargs={"executor": kind}) as pool:
-            collect(OracleAgent(), pool, tasks[:2], progress=False)  # images, pools, first imports
+            collect(OracleAgent(), pool, _tasks(4, seed=3), progress=False)  # images, pools, imports: other tasks
             t0 = time.perf_counter()
             groups = collect(OracleAgent(), pool, tasks, progress=False)
             seconds = time.perf_counter() - t0

@@ -53,6 +53,7 @@ FORK_UID = 1001  # a fork's commands: not the owner of the agent's workspace nor
 _KILL_SIGNAL = {AGENT_UID: "SIGUSR1", FORK_UID: "SIGUSR2"}
 _MAX_CHANNEL_BYTES = 16 << 20
 _FILE_OP_TIMEOUT_S = 120.0
+REFILL_DELAY_S = 0.5
 _HEADER = struct.Struct(">BxxxL")  # the multiplexed exec stream: stream id, frame length
 
 START_DOCKERD = "dockerd --iptables=false --ip-forward=false --bridge=none &"
@@ -875,6 +876,9 @@ class ContainerPool:
         while not self._closed.is_set():
             self._wanted.wait(timeout=1.0)
             self._wanted.clear()
+            # Let the reset that took a container finish first: a container started at the same moment would
+            # compete with it for the daemon and the CPU.
+            self._closed.wait(REFILL_DELAY_S)
             while not self._closed.is_set() and self._ready.qsize() < self.size:
                 try:
                     box = self._start()

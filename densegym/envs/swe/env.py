@@ -203,7 +203,7 @@ class SWEEnv(TextEnv):
 
     def start(self, task: SWETask) -> str:
         if self.executor is not None:
-            self.executor.close()
+            self.executor.close(later=True)  # the last episode's container goes off the reset's path
             self.executor = None
         self.executor = self.runtime.open(task)
         task = self.executor.task  # a SWE-bench task learns its files from its image here

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import queue
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -36,7 +37,11 @@ class EpisodeExecutor:
         attr = getattr(self._executor, name)
         return functools.partial(_guard, attr) if callable(attr) else attr
 
-    def close(self) -> None:
+    def close(self, *, later: bool = False) -> None:
+        """Remove what the episode used; ``later``: on a background thread (between episodes)."""
+        if later:
+            _reaper().close_later(self._executor)
+            return
         with contextlib.suppress(Exception):  # best effort: the leftovers ledger sweeps what remains
             self._executor.close()
 
@@ -105,7 +110,7 @@ class DockerRuntime:
         image = self.image(task)
         if task.image is None and self.warm_pool > 0:
             preloaded = _task_pools().get(image, task, self.warm_pool, self.settings)
-            if preloaded.idle > 0:  # a container already holding this task's repository: nothing to load
+            if preloaded is not None and preloaded.idle > 0:  # a container holding this task's repository
                 executor = _guard(preloaded.acquire, self.limits, max_file_bytes=4 << 20)
                 _guard(executor.restore, task.files)  # a no-op on an untouched preloaded workspace
                 return EpisodeExecutor(executor, task)
@@ -132,28 +137,66 @@ class DockerRuntime:
         return task.image is not None  # a SWE-bench repository's own conftest files (pristine) set its tests up
 
 
+class _Reaper:
+    """Removes what an episode leaves (its container, an evicted pool) on a background thread, so that a
+    reset does not wait for ``docker rm``. At process exit (``resources``) it finishes the queue first."""
+
+    def __init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="densegym-swe-reaper", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            thing = self._queue.get()
+            if thing is None:
+                return
+            with contextlib.suppress(Exception):  # best effort: the leftovers ledger sweeps what remains
+                thing.close()
+
+    def close_later(self, thing: Any) -> None:
+        self._queue.put(thing)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=120)
+
+
+def _reaper() -> _Reaper:
+    return resources.shared("swe.reaper", _Reaper)
+
+
 class _TaskPools:
-    """Warm pools whose idle containers already hold one task's repository, for the few tasks a process
-    played last: GRPO-style training resets the same task once per group member, and every reset after the
-    first takes a container with nothing left to load. Least recently used pools are closed."""
+    """Warm pools whose idle containers already hold one task's repository, for the few tasks a process plays
+    again and again: GRPO-style training resets the same task once per group member, and those resets take a
+    container with nothing left to load. A pool is made when a task comes back (its second reset), never for a
+    task seen once, so a stream of distinct tasks starts no extra containers. Least recently used pools are
+    closed (in the background)."""
 
     def __init__(self, capacity: int = 2):
         self.capacity = capacity
         self._pools: OrderedDict[tuple, Any] = OrderedDict()
+        self._seen: OrderedDict[tuple, None] = OrderedDict()  # tasks reset once, most recent last
         self._lock = threading.Lock()
 
     def get(self, image: str, task: SWETask, size: int, settings: Any):
+        """The task's pool, made on its second reset; ``None`` before that."""
         from densegym.sandbox.docker import ContainerPool
 
         key = (image, task.task_id, size, settings)
         with self._lock:
             pool = self._pools.pop(key, None)
+            if pool is None and key not in self._seen:
+                self._seen[key] = None
+                while len(self._seen) > 64:
+                    self._seen.popitem(last=False)
+                return None
             if pool is None:
                 pool = ContainerPool(image, size, settings, files=task.files)
             self._pools[key] = pool
             evicted = [self._pools.popitem(last=False)[1] for _ in range(len(self._pools) - self.capacity)]
         for old in evicted:
-            old.close()
+            _reaper().close_later(old)
         return pool
 
     def close(self) -> None:
