@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | eval | train | bench | cleanup | demo (docs/cli.md)."""
+"""The ``densegym`` command line: list | play | rollout | eval | replay | train | bench | cleanup | demo (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -353,7 +353,8 @@ def run_rollouts(
             out=out,
             seed=seed,
             env_id=resolved.label,
-            meta={"agent": label},
+            meta={"agent": label, "env_kwargs": dict(resolved.kwargs),  # what `densegym replay` rebuilds the env from
+                  **({"env_imports": list(resolved.imports)} if resolved.imports else {})},
             ordered=True,
         )
     trajectories = [t for g in groups for t in g]
@@ -450,6 +451,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {summary['episodes']} trajectories to {args.out}")
     report_failures(trajectories, summary)
+    return 0
+
+
+EXIT_NONDETERMINISTIC = 3  # replay: two replays of the same actions differ (docs/cli.md)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``densegym replay FILE.jsonl [--rewards JSON] [--out NEW.jsonl]``: re-run the stored actions on fresh envs and
+    check every stored reward component; with ``--rewards``, re-score them (densegym/replay.py)."""
+    from densegym.envs.resolve import EnvSpecError, import_modules
+    from densegym.replay import RewardSpecError, replay
+    from densegym.trajectory import TrajectoryWriter, read_jsonl
+
+    rewards = parse_env_kwargs(args.rewards, "--rewards") if args.rewards is not None else None
+    env_kwargs = parse_env_kwargs(args.kwargs)
+    check_output_path(args.out, "--out")
+    if args.out and os.path.exists(args.out) and os.path.samefile(args.out, args.file):
+        raise _usage_error(f"--out {args.out}: is the file being replayed; write the new trajectories elsewhere")
+    try:
+        import_modules(args.imports)
+        trajectories = list(read_jsonl(args.file))
+    except EnvSpecError as exc:
+        raise _usage_error(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise _usage_error(f"replay: {_one_line(exc)}") from None
+    if args.limit is not None:
+        trajectories = trajectories[: args.limit]
+    try:
+        report = replay(trajectories, rewards=rewards, env_kwargs=env_kwargs, imports=args.imports,
+                        keep=bool(args.out))
+    except (EnvSpecError, RewardSpecError) as exc:  # an unknown env id or kwarg in the file, a bad --rewards
+        raise _usage_error(f"replay: {exc}") from None
+    except Exception as exc:  # the env could not be built
+        raise _failure(f"replay: {args.file}: {type(exc).__name__}: {_one_line(exc)}") from None
+    for note in report.assumptions:
+        print(f"note: {note}")
+    if args.json:
+        print(json.dumps(report.to_dict(), default=str))
+    if report.status == "nondeterministic":
+        print(f"densegym: replay: {args.file}: {report.message()}", file=sys.stderr)
+        return EXIT_NONDETERMINISTIC
+    if not report.ok:
+        raise _failure(f"replay: {args.file}: {report.message()}")
+    print(f"{args.file}: {report.message()}")
+    if args.out:
+        with TrajectoryWriter(args.out) as writer:
+            for traj in report.trajectories:
+                writer.write(traj)
+        totals = [t.total_reward for t in report.trajectories]
+        mean = sum(totals) / len(totals) if totals else 0.0
+        print(f"wrote {len(totals)} {'re-scored ' if rewards else ''}trajectories to {args.out} (mean reward per "
+              f"episode {mean:+.4f})")
     return 0
 
 
@@ -669,6 +722,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=_positive_int, default=20, help="tasks to play (default 20)")
     ev.add_argument("--json", metavar="FILE", help="write the metrics to FILE as JSON (missing directories are made)")
     ev.set_defaults(func=cmd_eval)
+
+    rp = sub.add_parser("replay", help="re-run stored trajectories' actions and check every reward component; "
+                        "--rewards re-scores them with other weights or hooks")
+    rp.add_argument("file", metavar="FILE.jsonl", help="trajectories, as `densegym rollout --out` writes them")
+    rp.add_argument("--rewards", metavar="JSON",
+                    help='re-score: a JSON object of weights and hooks, e.g. \'{"progress": 0.0, "outcome": 1.0}\', '
+                    '\'{"mine": "mymodule:my_hook"}\' or \'{"mine": ["hooks.py:my_hook", 0.5]}\'')
+    rp.add_argument("--out", metavar="NEW.jsonl", help="write the replayed (re-scored) trajectories to this file")
+    rp.add_argument("--kwargs", help="env keyword arguments (JSON) merged over those each trajectory records")
+    rp.add_argument("--limit", type=_positive_int, help="replay only the first N trajectories")
+    rp.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+    add_import(rp)
+    rp.set_defaults(func=cmd_replay)
 
     train = sub.add_parser("train", help="train a policy with a bundled RL trainer (TrainerConfig YAML)")
     train.add_argument("config", help="a YAML TrainerConfig file, or a bundled config by name (sokoban_turn, sokoban_grpo, ...)")
