@@ -75,7 +75,7 @@ class Difference:
                 "replayed": self.replayed}
 
 
-_FIELDS = ("reward", "action_valid", "terminated", "success", "outcome", "task_id", "episode")
+_FIELDS = ("reward", "action_valid", "terminated", "truncated", "success", "outcome", "task_id", "episode")
 _MISSING = "(none)"
 
 
@@ -332,6 +332,8 @@ def _first_difference(index: int, traj: Trajectory, run: _Run, skip: set[str], c
         last, t = run.steps[-1], len(run.steps) - 1
         if traj.terminated != last.terminated:
             return Difference(index, t, "terminated", traj.terminated, last.terminated)
+        if last.truncated and not traj.truncated:  # (a stored truncation may be the rollout's max_turns, not the env's)
+            return Difference(index, t, "truncated", traj.truncated, last.truncated)
         if traj.success != bool(last.info.get("success", False)):
             return Difference(index, t, "success", traj.success, bool(last.info.get("success", False)))
         if not _same(traj.outcome, float(last.info.get("outcome", 0.0)), tol):
