@@ -1,4 +1,4 @@
-"""The ``densegym`` command line: list | play | rollout | eval | replay | train | bench | cleanup | demo (docs/cli.md)."""
+"""The ``densegym`` command line: list|play|rollout|eval|replay|train|bench|cleanup|demo (docs/cli.md)."""
 
 from __future__ import annotations
 

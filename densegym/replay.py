@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from densegym.trajectory import Trajectory, Turn
+from densegym.trajectory import Trajectory
 
 __all__ = ["Difference", "ReplayError", "ReplayReport", "RewardSpecError", "load_rewards", "replay", "rescore"]
 
