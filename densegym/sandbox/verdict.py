@@ -389,20 +389,24 @@ def run_test_files(
     canaries_per_file: int = 2,
     rng: random.Random | None = None,
     conftest: bool = False,
+    base: Mapping[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> NodeVerdict:
     """Run the test modules ``tests`` (workspace path -> source) with pytest in the executor's workspace (give
     it a fork: this writes the modules, with opaque names and canaries, over what is there) and read the
     verdict per node id. The workspace's pytest configuration is replaced by an empty one and its conftest
     files are not loaded (``conftest=True`` loads them: only when the caller put pristine ones there), so
-    only the code under test can act, and the checks catch what it forges."""
+    only the code under test can act, and the checks catch what it forges. With ``base`` the workspace is
+    first made exactly ``base`` plus the run's files, in one ``restore`` (one round trip in a container)."""
     rng = rng or random.Random(secrets.randbits(64))
     suites = {path: prepare_suite(source, canaries_per_file, rng) for path, source in sorted(tests.items())}
-    for path, suite in suites.items():
-        executor.write(path, suite.source)
     plugin_file, ini_file = f"{PLUGIN_MODULE}.py", "pytest.ini"
-    executor.write(plugin_file, PLUGIN_SOURCE.read_text())
-    executor.write(ini_file, "[pytest]\n")
+    run_files = {**{p: s.source for p, s in suites.items()}, plugin_file: PLUGIN_SOURCE.read_text(), ini_file: "[pytest]\n"}
+    if base is not None:
+        executor.restore({**base, **run_files})
+    else:
+        for path, text in run_files.items():
+            executor.write(path, text)
     key = secrets.token_hex(32)
     argv = [executor.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN_MODULE, "--tb=short",
             "--no-header", *([] if conftest else ["--noconftest"]), "-c", ini_file, "--rootdir", ".", *extra_args,

@@ -160,6 +160,7 @@ class SWEEnv(TextEnv):
         self._first_edit: dict[str, Any] | None = None
         self._files: dict[str, str] = {}
         self._source = ""
+        self._written: tuple[str, str] = ("", "")
 
     # ---- tasks --------------------------------------------------------------------------------
 
@@ -253,6 +254,8 @@ class SWEEnv(TextEnv):
             return StepOutcome(self._find(cmd.body), info={"swe": self._info({"tests_run": False})})
         else:
             obs = self._edit(cmd)
+            path, text = self._written  # the one file the editor changed: no need to re-read the rest
+            return StepOutcome(obs, info={"swe": self._after_change({**self._files, path: text})})
         return StepOutcome(obs, info={"swe": self._after_change()})
 
     # ---- commands -----------------------------------------------------------------------------
@@ -271,6 +274,8 @@ class SWEEnv(TextEnv):
         return f"{out.rstrip()}\n{status}" if out.strip() else status
 
     def _read(self, path: str) -> str:
+        if path in self._files:  # the repository as last read (after every command and edit)
+            return self._files[path]
         try:
             return self.executor.read(path)
         except PathEscape as exc:
@@ -281,11 +286,11 @@ class SWEEnv(TextEnv):
             raise ActionError(f"{squash(path)!r} is not a text file") from None
 
     def _view_path(self, cmd: Command) -> str:
-        files = self.executor.list()
+        files = sorted(self._files)
         prefix = cmd.path.strip().rstrip("/")
         if prefix in ("", "."):
             return "\n".join(files)
-        if not self.executor.exists(prefix):
+        if prefix not in self._files:
             under = [f for f in files if f.startswith(prefix + "/")]
             if under:
                 return "\n".join(under)
@@ -300,13 +305,9 @@ class SWEEnv(TextEnv):
 
     def _find(self, needle: str) -> str:
         hits = []
-        for path in self.executor.list():
+        for path, text in sorted(self._files.items()):
             if needle in path:
                 hits.append(path)
-            try:
-                text = self.executor.read(path)
-            except (PathEscape, FileNotFoundError, UnicodeDecodeError):
-                continue
             hits += [f"{path}:{n}: {line.strip()[:160]}" for n, line in enumerate(text.split("\n"), 1) if needle in line]
             if len(hits) > _MAX_FIND_HITS:
                 break
@@ -326,7 +327,7 @@ class SWEEnv(TextEnv):
             return f"The last edit of {cmd.path} was undone."
         if cmd.name == "create":
             try:
-                exists = ex.exists(cmd.path)
+                exists = cmd.path in self._files or ex.exists(cmd.path)
             except PathEscape as exc:
                 raise ActionError(str(exc)) from None
             if exists:
@@ -356,7 +357,7 @@ class SWEEnv(TextEnv):
 
     def _write(self, path: str, text: str, record: str | None = None) -> None:
         try:
-            self.executor.write(path, text)
+            self._written = (self.executor.write(path, text), text)
         except PathEscape as exc:
             raise ActionError(str(exc)) from None
         if record is not None:
@@ -370,9 +371,10 @@ class SWEEnv(TextEnv):
 
     # ---- state and tests ----------------------------------------------------------------------
 
-    def _after_change(self) -> dict[str, Any]:
-        """Re-read the repository; if a command or edit changed it, run the hidden tests again (cached)."""
-        files = self.executor.snapshot()
+    def _after_change(self, files: dict[str, str] | None = None) -> dict[str, Any]:
+        """The repository after a command (re-read) or an edit (``files``); if it changed, run the hidden
+        tests again (cached by content)."""
+        files = self.executor.snapshot() if files is None else files
         info: dict[str, Any] = {"tests_run": False}
         if files == self._files:
             return self._info(info)
@@ -411,7 +413,7 @@ class SWEEnv(TextEnv):
         key = (self.task.task_id, self._source_digest(files))
         cached = _RUNS.get(key)
         if cached is None:
-            cached = run_hidden_tests(self.executor, self.task, self.test_limits,
+            cached = run_hidden_tests(self.executor, self.task, self.test_limits, files=files,
                                       conftest=self.runtime.trusts_conftest(self.task))  # fmt: skip
             _RUNS.put(key, cached)
         return cached

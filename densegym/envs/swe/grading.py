@@ -4,27 +4,28 @@ a copy of a workspace whose tests are the pristine ones, with the tamper-proof v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from densegym.envs.swe.task import SWETask, is_test_path
 from densegym.sandbox import Limits
 from densegym.sandbox.protocol import Executor
 from densegym.sandbox.verdict import NodeVerdict, run_test_files
 
 
-def run_hidden_tests(executor: Executor, task: SWETask, limits: Limits, *, conftest: bool = False) -> NodeVerdict:
+def run_hidden_tests(executor: Executor, task: SWETask, limits: Limits, *, conftest: bool = False,
+                     files: Mapping[str, str] | None = None) -> NodeVerdict:  # fmt: skip
     """The task's tests against ``executor``'s workspace (left untouched): on a fork, every test file,
-    conftest and pytest configuration of the workspace is removed, the pristine ones are written, and the
-    modules holding the task's tests run. ``conftest=True`` loads the (pristine) conftest files."""
+    conftest and pytest configuration of the workspace is replaced by the pristine ones, and the modules
+    holding the task's tests run. ``conftest=True`` loads the (pristine) conftest files. ``files``: the
+    workspace's files when the caller knows them (the fork is then set up in one round trip)."""
     fork = executor.fork()
     try:
-        for path in fork.list():
-            if is_test_path(path):
-                fork.delete(path)
+        files = fork.snapshot() if files is None else files
         modules = {node.split("::", 1)[0] for node in task.tests}
-        for path, text in task.pristine.items():
-            if path not in modules:
-                fork.write(path, text)
+        base = {p: t for p, t in files.items() if not is_test_path(p)}
+        base.update((p, t) for p, t in task.pristine.items() if p not in modules)
         tests = {p: t for p, t in task.pristine.items() if p in modules}
-        return run_test_files(fork, tests, limits, conftest=conftest)
+        return run_test_files(fork, tests, limits, conftest=conftest, base=base)
     finally:
         fork.close()
 
