@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_sql
 	$(PY) -m benchmarks.bench_lsp
 	$(PY) -m benchmarks.bench_search  # peers: rank_bm25 (the [test] extra), skyrl-gym's search env (above)
+	$(PY) -m benchmarks.bench_swe  # executors, warm vs cold resets, the tests reward, disk (needs Docker)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
