@@ -22,6 +22,7 @@ from densegym import leftovers
 from densegym.sandbox import Limits
 from densegym.sandbox.docker import ContainerPool, ContainerSettings, DockerExecutor, docker_available
 from tests.helpers import require
+from tests.sandbox.test_executor_safety_parity import _processes_matching
 
 require(
     docker_available(),
@@ -56,26 +57,6 @@ def _docker():
 
 def _containers(label: str) -> list:
     return _docker().containers.list(all=True, filters={"label": label})
-
-
-def _still_running(ex: DockerExecutor, needle: str) -> list[str]:
-    """Command lines of the container's processes that contain ``needle`` (asked as the agent, which sees them
-    all; the needle is split so that the asking process never matches itself)."""
-    half = len(needle) // 2
-    code = (
-        "import os\n"
-        f"n = {needle[:half]!r} + {needle[half:]!r}\n"
-        "for p in os.listdir('/proc'):\n"
-        "    try:\n"
-        "        c = open(f'/proc/{p}/cmdline').read().replace('\\0', ' ')\n"
-        "    except OSError:\n"
-        "        continue\n"
-        "    if n in c and str(os.getpid()) != p:\n"
-        "        print(c)\n"
-    )
-    r = ex.run(["python3", "-c", code])
-    assert r.returncode == 0, r.output
-    return r.output.splitlines()
 
 
 # ---- the Executor protocol ----------------------------------------------------------------------------------
@@ -200,7 +181,7 @@ def test_a_fork_bomb_is_contained_and_the_container_recovers(ex):
     assert r.timed_out
     r = ex.run(["echo", "fine"])
     assert r.returncode == 0 and r.output.strip() == "fine"
-    assert _still_running(ex, "densegym-bomb") == []
+    assert _processes_matching(ex, "densegym-bomb") == []
 
 
 def test_a_memory_hog_is_killed_and_the_container_recovers(ex):
