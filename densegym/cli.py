@@ -610,7 +610,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
-BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp", "search")
+BENCHMARKS = ("sokoban", "rollout", "train", "sql", "lsp", "search", "swe")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
