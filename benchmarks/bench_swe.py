@@ -33,7 +33,7 @@ import subprocess
 import time
 
 import densegym
-from benchmarks.bench_executors import measure_executors
+from benchmarks.bench_executors import _wait_for, measure_executors
 from densegym.envs.swe import SWEEnv
 from densegym.envs.swe.task import TASKS_FILE, bundled_projects, bundled_task_ids
 
@@ -66,17 +66,17 @@ def measure_reset(tasks: list[str]) -> dict:
                 env.reset(options={"task": task_id})
             for task_id in tasks:
                 if label == "docker_warm":  # refilled between episodes
-                    _wait_idle(env.runtime.pool(env.runtime.image(env.resolve_task(task_id))))
+                    _wait_full(env.runtime.pool(env.runtime.image(env.resolve_task(task_id))))
                 t0 = time.perf_counter()
                 env.reset(options={"task": task_id})
                 times.append(time.perf_counter() - t0)
                 if label == "docker_warm":  # the task again: its preloaded pool was made at its second reset
                     rt, task = env.runtime, env.task
-                    _wait_idle(_task_pools().get(rt.image(task), task, rt.warm_pool, rt.settings))
+                    _wait_full(_task_pools().get(rt.image(task), task, rt.warm_pool, rt.settings))
                     t0 = time.perf_counter()
                     env.reset(options={"task": task_id})
                     repeats.append(time.perf_counter() - t0)
-                    _wait_idle(rt.pool(rt.image(task)))
+                    _wait_full(rt.pool(rt.image(task)))
             out[label] = _median_ms(times)
             if repeats:
                 out["docker_warm_same_task"] = _median_ms(repeats)
@@ -87,10 +87,9 @@ def measure_reset(tasks: list[str]) -> dict:
     return out
 
 
-def _wait_idle(pool, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while pool.idle < pool.size and time.monotonic() < deadline:
-        time.sleep(0.05)
+def _wait_full(pool) -> None:
+    """Until every idle slot of ``pool`` is started (the refills happen between episodes, off the reset)."""
+    _wait_for(pool, pool.size)
 
 
 def measure_tests_reward(tasks: list[str], executors: list[str]) -> dict:

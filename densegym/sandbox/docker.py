@@ -857,9 +857,9 @@ class ContainerPool:
         settings: ContainerSettings | None = None,
         files: Mapping[str, str] | None = None,
     ) -> ContainerPool:
-        """This process's pool for ``image``, ``settings`` and ``files``."""
+        """This process's pool for ``image``, ``size``, ``settings`` and ``files``."""
         settings = settings or ContainerSettings()
-        key = ("docker.pool", image, settings, None if files is None else files_digest(files))
+        key = ("docker.pool", image, int(size), settings, None if files is None else files_digest(files))
         return resources.shared(key, lambda: cls(image, size, settings, files))
 
     def _start(self) -> _Container:

@@ -103,8 +103,7 @@ class DockerRuntime:
 
     def pool(self, image: str):
         """This process's warm pool of started containers of ``image``."""
-        key = ("swe.docker_pool", image, self.warm_pool, self.settings)
-        return resources.shared(key, lambda: self._docker.ContainerPool(image, self.warm_pool, self.settings))
+        return self._docker.ContainerPool.shared(image, size=self.warm_pool, settings=self.settings)
 
     def open(self, task: SWETask) -> EpisodeExecutor:
         image = self.image(task)
