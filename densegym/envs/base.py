@@ -245,6 +245,11 @@ class TextEnv(gym.Env[str, str]):
         """What a trainer may use and the agent must never see (gold answers, oracle distances)."""
         return None
 
+    def invalid_observation(self, error: str) -> str:
+        """What an invalid action's turn shows: the error and ``action_help()``. An env whose state a context
+        policy may drop (``current`` keeps only the latest observation) restates it here."""
+        return f"Invalid action: {error}\n{self.action_help()}"
+
     def render_text(self) -> str:
         return self.anchor()
 
@@ -299,7 +304,7 @@ class TextEnv(gym.Env[str, str]):
             result = self.apply_action(parsed)
         except ActionError as exc:
             parsed, error = None, str(exc)
-            result = StepOutcome(observation=f"Invalid action: {error}\n{self.action_help()}")
+            result = StepOutcome(observation=self.invalid_observation(error))
 
         terminated = result.terminated
         truncated = not terminated and turn >= self.max_turns

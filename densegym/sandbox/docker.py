@@ -338,6 +338,8 @@ def client():
 
 def docker_available(image: str = DEFAULT_IMAGE) -> bool:
     """Whether a Docker daemon answers and ``image`` is there (tests, and an env choosing its executor)."""
+    if not os.environ.get("DOCKER_HOST") and not os.path.exists("/var/run/docker.sock"):
+        return False  # no daemon to ask: the client would open, fail and leak a socket finding that out
     try:
         docker = _docker_module()
         probe = docker.from_env(timeout=5)

@@ -67,17 +67,24 @@ def test_every_bundled_config_is_valid():
 
 def test_demo_training_part_writes_the_table_and_the_curves(tmp_path):
     out_dir = tmp_path / "demo"
-    proc = densegym("demo", "--quick", "--steps", "1", "--episodes", "2", "--out-dir", str(out_dir))
+    proc = densegym("demo", "--quick", "--steps", "1", "--seeds", "2", "--episodes", "2", "--out-dir", str(out_dir))
     assert proc.returncode == 0, proc.stderr
-    table = proc.stdout.split("Evaluation on the")[1]
-    arms = {line.split()[1] for line in table.splitlines() if line[:1].isdigit()}
-    assert arms == {"outcome", "dense"}
+    assert "Warm start: move accuracy against the oracle" in proc.stdout
+    table = proc.stdout.split("paired t-test over seeds):")[1]
+    header = table.strip().splitlines()[0].split()
+    assert header[:3] == ["step", "outcome", "dense"] and "dense - outcome" in table
+    steps = [line.split()[0] for line in table.strip().splitlines()[2:] if line[:1].isdigit()]
+    assert steps == ["0", "1"]
     assert (out_dir / "curves.png").stat().st_size > 10_000
-    histories = json.loads((out_dir / "histories.json").read_text())
-    assert set(histories) == {"outcome", "dense"}
-    # both arms start from the same warm-started weights and are evaluated on the same levels and seeds
-    start = {arm: next(r for r in h if "eval/success" in r and r["step"] == 0) for arm, h in histories.items()}
-    assert start["outcome"] == start["dense"]
+    report = json.loads((out_dir / "histories.json").read_text())
+    histories = report["histories"]
+    assert set(histories) == {"outcome", "dense"} and all(set(h) == {"0", "1"} for h in histories.values())
+    assert 0.0 <= report["warm_start"]["move_accuracy"]["accuracy"] <= 1.0
+    # every arm starts from the same warm-started weights and is evaluated on the same levels and seeds
+    for seed in ("0", "1"):
+        start = {arm: next(r for r in h[seed] if "eval/success" in r and r["step"] == 0)
+                 for arm, h in histories.items()}
+        assert start["outcome"] == start["dense"]
 
 
 def test_bundled_configs_load_by_name_from_the_package():

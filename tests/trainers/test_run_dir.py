@@ -175,11 +175,14 @@ def test_the_demo_runs_twice_into_the_same_directory_with_the_same_numbers(tmp_p
     """The demo owns its directories (overwrite): a second run replaces the first and reproduces it."""
     from densegym.trainers.demo import run_demo
 
-    first = run_demo(tmp_path, steps=1, seed=0, arms=("outcome",), quick=True)
-    second = run_demo(tmp_path, steps=1, seed=0, arms=("outcome",), quick=True)
+    first = run_demo(tmp_path, steps=1, seed=0, seeds=2, arms=("outcome",), quick=True)
+    second = run_demo(tmp_path, steps=1, seed=0, seeds=2, arms=("outcome",), quick=True)
     volatile = ("time/", "throughput/")
-    strip = [{k: v for k, v in r.items() if not k.startswith(volatile)} for r in first["outcome"]]
-    assert strip == [{k: v for k, v in r.items() if not k.startswith(volatile)} for r in second["outcome"]]
+    for seed in first.histories["outcome"]:
+        strip = [{k: v for k, v in r.items() if not k.startswith(volatile)} for r in first.histories["outcome"][seed]]
+        assert strip == [{k: v for k, v in r.items() if not k.startswith(volatile)}
+                         for r in second.histories["outcome"][seed]]
+    assert first.warm_start.accuracy == second.warm_start.accuracy
     assert "overwrite: removed" in capfd.readouterr().err
 
 

@@ -54,9 +54,11 @@ class SokobanEnv(TextEnv):
 
     ## Observations
 
-    Text. ``reset`` returns the rules, the legend, the action format, the number of turns (``max_turns``)
-    and the grid with row and column numbers; each step returns what happened and the new grid. An unknown
-    word is named with the accepted moves (``unknown move 'move'; use up, down, left, right (one per turn)``).
+    Text. ``reset`` returns the rules, the legend, the action format, the number of turns (``max_turns``),
+    the grid with row and column numbers, and the coordinates of the player, the boxes and the goals;
+    each step returns what happened and the new grid. An invalid
+    action's observation names what was wrong (an unknown word with the accepted moves: ``unknown move 'move';
+    use up, down, left, right (one per turn)``) and restates the unchanged grid.
 
     ## Rewards
 
@@ -109,7 +111,9 @@ class SokobanEnv(TextEnv):
 
     ## Version history
 
-    * v0: initial release.
+    * v0: initial release. Since 2026-11-30 an invalid action's observation restates the grid (before, it
+      held only the error, so a ``current`` context lost the board), and the goals' coordinates are listed
+      beside the player's and the boxes'.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -231,6 +235,7 @@ class SokobanEnv(TextEnv):
         self._goal_mask = level.goal_mask
         self._n_cells = level.n_cells
         self._n_goals = len(level.goals)
+        self._goal_text = ", ".join(self._coords[c] for c in level.goals)
         start = self.oracle.start_distance
         self._start_distance = -1 if start == INF else int(start)
         # Per-state facts (oracle view, anchor, boxes on goals, privileged dict, rendering) are pure
@@ -276,7 +281,7 @@ class SokobanEnv(TextEnv):
             text = entry[4] = (
                 f"{self._render(cells, player)}\n"
                 f"You are at {coords[player]}. Boxes at {', '.join([coords[c] for c in cells])}. "
-                f"Boxes on goals: {entry[2]} of {self._n_goals}."
+                f"Goals at {self._goal_text}. Boxes on goals: {entry[2]} of {self._n_goals}."
             )
         return text
 
@@ -439,6 +444,11 @@ class SokobanEnv(TextEnv):
         return "the box there would be pushed into " + (
             "a wall" if self.level.walls[behind] else "another box"
         )
+
+    def invalid_observation(self, error: str) -> str:
+        """The error, the accepted moves, and the unchanged grid: under the ``current`` context the latest
+        observation is all the policy sees of where it stands."""
+        return f"{super().invalid_observation(error)}\nNothing moved.\n{self._describe()}"
 
     def random_action(self, rng: np.random.Generator) -> str:
         """``moves_per_turn`` uniformly random moves (legal or not)."""
