@@ -237,3 +237,19 @@ def test_the_prompt_states_the_turn_budget(kwargs, turns):
     assert env.unwrapped.max_turns == turns
     assert f"You have {turns} turns." in obs
     env.close()
+
+
+def test_an_invalid_action_restates_the_unchanged_grid_and_every_position():
+    """Under the ``current`` context the latest observation is all the policy sees: after an illegal move or a
+    malformed answer it still shows the board, the same board, with the player's, boxes' and goals' positions."""
+    env = SokobanEnv(levels=CORRIDOR)
+    first, _ = env.reset(seed=0)
+    grid = first[first.index("  0123456"):]
+    assert "You are at (3, 1). Boxes at (2, 2). Goals at (2, 5)." in grid
+    for bad in ("<action>left</action>", "no tags at all", "<action>jump</action>"):
+        obs, _, _, _, info = env.step(bad)
+        assert not info["action_valid"]
+        assert obs.startswith("Invalid action: ") and info["action_error"] in obs
+        assert "Nothing moved." in obs and obs.endswith(grid)
+    obs, _, _, _, info = env.step("<action>right</action>")
+    assert info["action_valid"] and "Goals at (2, 5)." in obs and not obs.endswith(grid)
