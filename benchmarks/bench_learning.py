@@ -12,6 +12,9 @@ starts its sampling from the same seed, so the arms pair up by seed. Arms:
   ``configs/sokoban_oprl.yaml``);
 * ``pure``: PURE's min-form credit assignment on the per-turn reward, plus the verifiable outcome;
 * ``gated``: GRPO on the outcome plus the G-RA gated return of ``progress`` (``configs/sokoban_gated.yaml``).
+  On this env it is the baseline in disguise: ``progress`` is potential-based, so its gated sum is exactly 1 on
+  every solved level and 0 on the others, the return is twice the outcome, and GRPO's group normalisation
+  removes the factor. It stays as the G-RA reference point; its curves should match the baseline's.
 
 ``igpo`` is not an arm: its information gain needs a gold answer in ``info["privileged"]``, and Sokoban has
 none (its privileged facts are the oracle's distances).
@@ -149,16 +152,23 @@ def curve(runs: dict[int, list[dict]]) -> list[tuple[int, float]]:
 
 
 def summarize_arms(histories: dict[str, dict[int, list[dict]]], per_step: int) -> dict[str, dict]:
+    """Per arm: final success over seeds, the paired difference to the baseline, and the episodes its mean curve
+    needs to reach the baseline's final mean. That last figure exists only when the baseline ended above where
+    it started (the warm start): otherwise every arm "reaches" it at 0 episodes, which says nothing."""
     base_final = {s: final_success(h) for s, h in histories[BASELINE].items()}
     target = summarize(list(base_final.values())).mean
+    base_curve = curve(histories[BASELINE])
+    improved = target > base_curve[0][1] + 1e-12
     out = {}
     for arm, runs in histories.items():
         finals = {s: final_success(h) for s, h in runs.items()}
         final = summarize(list(finals.values()))
         mean_curve = curve(runs)
         reach = next((step * per_step for step, mean in mean_curve if mean >= target - 1e-12), None)
+        if not improved:
+            reach = None
         entry = {"final": final.__dict__, "curve": mean_curve, "episodes_to_baseline_final": reach,
-                 "finals": finals}
+                 "baseline_improved": improved, "finals": finals}
         if arm != BASELINE:
             common = sorted(set(finals) & set(base_final))
             entry["vs_baseline"] = paired([finals[s] for s in common], [base_final[s] for s in common]).__dict__
@@ -168,6 +178,14 @@ def summarize_arms(histories: dict[str, dict[int, list[dict]]], per_step: int) -
         reach = entry["episodes_to_baseline_final"]
         entry["episodes_ratio"] = (reach / base_reach if reach is not None and base_reach else None)
     return out
+
+
+def resummarize(report: dict) -> dict:
+    """``report`` with its per-arm figures recomputed from its histories (seeds complete in every arm only)."""
+    histories = {arm: {int(s): h for s, h in runs.items()} for arm, runs in report["histories"].items()}
+    common = set.intersection(*(set(runs) for runs in histories.values()))
+    histories = {arm: {s: runs[s] for s in sorted(common)} for arm, runs in histories.items()}
+    return {**report, "seeds": len(common), "arms": summarize_arms(histories, report["episodes_per_step"])}
 
 
 def format_table(report: dict) -> str:
@@ -181,15 +199,21 @@ def format_table(report: dict) -> str:
             arm, f"{f['mean']:.3f} +- {f['se']:.3f}", f"[{f['low']:.3f}, {f['high']:.3f}]",
             "" if d is None else f"{d['diff']:+.3f} +- {d['se']:.3f}",
             "" if d is None or d["p"] != d["p"] else f"{d['p']:.3f}",
-            "never" if reach is None else f"{reach}", "" if ratio is None else f"{ratio:.2f}",
+            "n/a" if not e["baseline_improved"] else "never" if reach is None else f"{reach}",
+            "" if ratio is None else f"{ratio:.2f}",
         ))
     headers = ("arm", "final success", "95% interval", f"minus {BASELINE} (paired)", "p",
                "episodes to baseline final", "ratio")
     acc = report["warm_start"]["move_accuracy"]
     head = (f"warm start: held-out move accuracy {acc['accuracy']:.3f} (chance {acc['chance']:.3f}, legal "
-            f"{acc['legal']:.3f}, {acc['states']:.0f} states); {report['seeds']} seeds x {report['steps']} steps x "
+            f"{acc['legal']:.3f}, {acc['states']:.0f} states), held-out success before RL "
+            f"{report['arms'][BASELINE]['curve'][0][1]:.3f}; {report['seeds']} seeds x {report['steps']} steps x "
             f"{report['episodes_per_step']} episodes per arm\n")
-    return head + text_table(headers, rows)
+    start = report["arms"][BASELINE]["curve"][0][1]
+    foot = "" if report["arms"][BASELINE]["baseline_improved"] else (
+        f"\n(n/a: the baseline's final mean success is not above its start, {start:.3f}, so there is no "
+        "improvement to reach)")
+    return head + text_table(headers, rows) + foot
 
 
 def main() -> None:
@@ -204,7 +228,12 @@ def main() -> None:
     parser.add_argument("--out-dir", default="runs/bench_learning")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--table", metavar="REPORT", help="print the table of a finished (or stopped) run's "
+                        "report.json, recomputed from its histories, and exit")
     args = parser.parse_args()
+    if args.table:
+        print(format_table(resummarize(json.loads(Path(args.table).read_text()))))
+        return
     if args.threads:
         import torch
 

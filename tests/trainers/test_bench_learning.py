@@ -48,3 +48,10 @@ def test_smoke_run_trains_every_arm_over_paired_seeds_and_reports_against_the_ba
     table = proc.stdout
     assert "held-out move accuracy" in table
     assert {line.split()[0] for line in table.splitlines() if line.split()[:1] and line.split()[0] in ARMS} == set(ARMS)
+    # --table re-reads a finished (or stopped) run and recomputes the same figures from its histories
+    again = subprocess.run([sys.executable, "-m", "benchmarks.bench_learning", "--table", str(out / "report.json")],
+                           cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    from benchmarks.bench_learning import format_table, resummarize
+
+    assert again.stdout.strip() == format_table(resummarize(report)).strip() == format_table(report).strip()
