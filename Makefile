@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_lsp
 	$(PY) -m benchmarks.bench_search  # peers: rank_bm25 (the [test] extra), skyrl-gym's search env (above)
 	$(PY) -m benchmarks.bench_swe  # executors, warm vs cold resets, the tests reward, disk (needs Docker)
+	$(PY) -m benchmarks.bench_learning --quick  # every estimator vs outcome-only GRPO, 5 seeds (20 min; the full run, 56 min: without --quick)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
