@@ -44,7 +44,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from densegym.trainers.demo import PROBE_SEEDS, QUICK, demo_config, plot_seed_curves, train_arm, warm_start
+from densegym.trainers.demo import (
+    PROBE_SEEDS,
+    QUICK,
+    demo_config,
+    eval_curves,
+    plot_seed_curves,
+    train_arm,
+    warm_start,
+)
 from densegym.trainers.seed_stats import paired, summarize
 
 REWARD = {"progress": 1.0, "format": 0.1, "outcome": 1.0}
@@ -119,7 +127,8 @@ def run(preset_name: str = "full", *, seeds: int | None = None, steps: int | Non
 def make_report(preset_name: str, base, start, histories: dict, seeds: int, steps: int, seconds: dict) -> dict:
     per_step = base.tasks_per_step * base.group_size
     return {
-        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "preset": preset_name, "seeds": seeds, "steps": steps, "episodes_per_step": per_step,
+        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "preset": preset_name, "seeds": seeds,
+        "steps": steps, "episodes_per_step": per_step,
         "settings": {"env": base.env, "env_kwargs": base.env_kwargs, "lr": base.lr, "loss_agg": base.loss_agg,
                      "model_config": base.model_config, "dtype": base.dtype,
                      "tasks_per_step": base.tasks_per_step, "group_size": base.group_size,
@@ -148,9 +157,7 @@ def final_success(history: list[dict]) -> float:
 
 def curve(runs: dict[int, list[dict]]) -> list[tuple[int, float]]:
     """``(step, mean held-out success over seeds)`` at every evaluation."""
-    steps = sorted({int(r["step"]) for h in runs.values() for r in h if "eval/success" in r})
-    return [(s, summarize([r["eval/success"] for h in runs.values() for r in h
-                           if "eval/success" in r and int(r["step"]) == s]).mean) for s in steps]
+    return [(step, summarize(list(by_seed.values())).mean) for step, by_seed in sorted(eval_curves(runs).items())]
 
 
 def summarize_arms(histories: dict[str, dict[int, list[dict]]], per_step: int) -> dict[str, dict]:

@@ -23,7 +23,7 @@ Why these settings (and what the other settings did; README, "The demo"):
   format tokens included; at lr 2e-3 the baseline stopped producing well-formed actions within 3 steps.
 * ``lr=3e-4``: the largest learning rate tried at which the outcome-only baseline does not collapse (at 1e-3
   it did, in 4 steps; the dense arm was stable at 2e-3). It was chosen for the baseline, not for the result.
-* the width (``DEMO_MODEL``) and the warm start (800 oracle episodes, 6 epochs): the 64-wide default model
+* the width (``DEMO_MODEL``) and the warm start (600 oracle episodes, 6 epochs): the 64-wide default model
   learned only the marginal distribution of the moves (held-out move accuracy at chance, also with 1,000
   episodes and 4 layers); 128 wide, it reads the board.
 """
@@ -43,7 +43,7 @@ DEMO_ENV = "densegym/Sokoban-v0"
 DEMO_ENV_KWARGS = {"dim_room": [6, 6], "num_boxes": 1, "difficulty": [2, 6], "max_turns": 8}
 
 TASK_POOL = 16  # levels 0..15 (see the module docstring)
-# 2 layers, 128 wide (about 0.5M parameters): the narrower default (64) learned only the marginal distribution of
+# 2 layers, 128 wide (379k parameters): the narrower default (64) learned only the marginal distribution of
 # the moves from the same demonstrations (held-out move accuracy at chance); this width learns to read the board
 DEMO_MODEL = {"hidden_size": 128, "intermediate_size": 256}
 
@@ -133,8 +133,7 @@ def run_demo(out_dir: str | Path = "runs/demo", *, steps: int = 16, seed: int = 
              threads: int | None = None, arms: tuple[str, ...] = tuple(ARMS),
              quick: bool = False) -> DemoRun:
     """Warm start once, then train each arm from the same weights with ``seeds`` training seeds (``seed``,
-    ``seed + 1`` ...). ``quick`` shrinks every size to a smoke test of
-    the pipeline (its numbers mean nothing)."""
+    ``seed + 1`` ...). ``quick`` shrinks every size to a smoke test of the pipeline (its numbers mean nothing)."""
     import torch
 
     if threads:
