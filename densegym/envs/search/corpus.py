@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,19 +58,48 @@ def cache_root() -> Path:
 
 
 class _Strings:
-    """N strings in one memory-mapped UTF-8 blob with an int64 offsets array."""
+    """N strings in one memory-mapped UTF-8 blob with an int64 offsets array (``.npy``)."""
 
     def __init__(self, blob: Path, offsets: Path):
         self.offsets = np.load(offsets, mmap_mode="r")
+        self._off = memoryview(self.offsets)  # indexing gives Python ints: numpy scalars cost far more a lookup
         self._file = open(blob, "rb")
         size = os.fstat(self._file.fileno()).st_size
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
 
+    @staticmethod
+    def write(blob: Path, offsets: Path, values: Iterable[bytes]) -> None:
+        ends = array("q", [0])  # 8 bytes an entry, not a Python int
+        with open(blob, "wb") as f:
+            for value in values:
+                f.write(value)
+                ends.append(ends[-1] + len(value))
+        with open(offsets, "wb") as f:  # a file object: np.save would append ".npy" to a path
+            np.save(f, np.frombuffer(ends, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self._off) - 1
+
     def raw(self, i: int) -> bytes:
-        return self._map[int(self.offsets[i]) : int(self.offsets[i + 1])]
+        return self._map[self._off[i] : self._off[i + 1]]
 
     def __getitem__(self, i: int) -> str:
         return self.raw(i).decode("utf-8")
+
+    def find(self, key: bytes, order: Sequence[int] | None = None) -> int | None:
+        """The number of the string equal to ``key``, or None: a binary search, so the strings must be sorted
+        by their bytes, or read in ``order`` (the permutation that sorts them)."""
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.raw(mid if order is None else order[mid]) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(self):
+            return None
+        found = lo if order is None else order[lo]
+        return found if self.raw(found) == key else None
 
     def close(self) -> None:
         if isinstance(self._map, mmap.mmap):
@@ -92,7 +121,7 @@ class Corpus:
         self.count = int(self.meta["count"])
         self.fingerprint: str = self.meta["sha256"]
         self._strings = {f: _Strings(self.path / f"{f}.bin", self.path / f"{f}.off") for f in _FIELDS}
-        self._order = np.load(self.path / "id_order.npy", mmap_mode="r")
+        self._order = memoryview(np.load(self.path / "id_order.npy", mmap_mode="r"))
 
     def __len__(self) -> int:
         return self.count
@@ -120,17 +149,7 @@ class Corpus:
             key = doc_id.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate cannot be an id
             return None
-        ids, order = self._strings["ids"], self._order
-        lo, hi = 0, self.count
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ids.raw(int(order[mid])) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < self.count and ids.raw(int(order[lo])) == key:
-            return int(order[lo])
-        return None
+        return self._strings["ids"].find(key, self._order)
 
     def get(self, doc_id: str) -> Document | None:
         i = self.index_of(doc_id)

@@ -11,7 +11,7 @@ answer (a server that is down or slow) raises :class:`RetrieverError`; the env t
 observation and ends the episode as failed.
 
 Local indexes are built once and cached on disk under a key made of the corpus fingerprint and every setting
-that changes the index (``index_dir``); later loads memory-map the arrays. :func:`shared_bm25` gives each worker
+that changes the index (``index_dir``); later loads memory-map the arrays and the vocabulary. :func:`shared_bm25` gives each worker
 process one loaded index per key (``densegym.resources.shared``), whatever the number of envs it runs.
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 from densegym import resources
 from densegym.envs.search.corpus import Corpus, cache_root
 from densegym.envs.search.text import tokenize
+from densegym.envs.search.vocab import MappedVocab, write_vocab
 
 TOKENIZER_VERSION = 1
 
@@ -104,7 +105,7 @@ class BM25Retriever:
             ``"bm25l"``, ``"bm25+"``).
         cache_dir: where indexes live (default ``$DENSEGYM_CACHE/search/index``); the directory name holds the
             corpus fingerprint and a hash of the settings, so a changed corpus or setting builds a new index.
-        mmap: memory-map the index arrays (default) instead of reading them into memory.
+        mmap: memory-map the index arrays and the vocabulary (default) instead of reading them into memory.
     """
 
     kind = "bm25"
@@ -117,8 +118,19 @@ class BM25Retriever:
         self.path = index_dir(self.kind, corpus, self.settings, cache_dir)
         self.built = not self.path.is_dir()
         build_atomically(self.path, self._build)
-        self.model = bm25s.BM25.load(str(self.path), mmap=mmap, load_vocab=True)
-        self.vocab: dict[str, int] = self.model.vocab_dict
+        self.model = bm25s.BM25.load(str(self.path), mmap=mmap, load_vocab=not mmap)
+        self.vocab = self._mapped_vocab() if mmap else self.model.vocab_dict
+
+    def _mapped_vocab(self) -> MappedVocab | dict[str, int]:
+        saved = self.path / "vocab.index.json"  # bm25s's own copy
+
+        def write(tmp: Path) -> None:  # an index cached before its vocabulary was memory-mapped: once
+            write_vocab(json.loads(saved.read_text(encoding="utf-8")), tmp)
+
+        try:
+            return MappedVocab(build_atomically(self.path / "vocab", write))
+        except PermissionError:  # such an index in a cache this user cannot write to: a dict, as before
+            return json.loads(saved.read_text(encoding="utf-8"))
 
     def _build(self, tmp: Path) -> None:
         bm25s = _import_bm25s()
@@ -129,11 +141,12 @@ class BM25Retriever:
         model.index((ids, vocab), show_progress=False)
         del ids
         model.save(str(tmp), show_progress=False)
+        write_vocab(model.vocab_dict, tmp / "vocab")
         (tmp / "densegym.json").write_text(json.dumps({"corpus": self.corpus.fingerprint, **self.settings}))
 
     def _ids(self, query: str) -> list[int]:
-        vocab = self.vocab
-        return [vocab[t] for t in tokenize(query) if t in vocab]
+        ids = map(self.vocab.get, tokenize(query))
+        return [i for i in ids if i is not None]
 
     def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         k = max(1, min(int(k), len(self.corpus)))
@@ -151,6 +164,8 @@ class BM25Retriever:
         return out
 
     def close(self) -> None:
+        if isinstance(self.vocab, MappedVocab):
+            self.vocab.close()
         self.model = None
 
 

@@ -3,6 +3,10 @@ fingerprint and the settings, memory-mapping, one index per worker process, and 
 
 from __future__ import annotations
 
+import json
+import shutil
+
+import bm25s
 import numpy as np
 import pytest
 
@@ -10,6 +14,7 @@ from densegym import resources
 from densegym.envs.search.corpus import Corpus, Document, write_corpus
 from densegym.envs.search.retrievers import BM25Retriever, Retriever, shared_bm25, shared_corpus
 from densegym.envs.search.text import exact_match, f1, normalize_answer, tokenize
+from densegym.envs.search.vocab import MappedVocab, write_vocab
 
 DOCS = [
     Document("a1", "Orlen Works", "Orlen Works is a glassmaking company founded in 1901 in Vesk."),
@@ -100,9 +105,46 @@ def test_top_k_breaks_ties_by_document_order_and_drops_zero_scores():
 
 def test_bm25_hits_equal_bm25s_own_retrieval(corpus, tmp_path):
     r = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    own = bm25s.BM25.load(str(r.path), load_vocab=True)  # bm25s's own vocabulary, a dict, not ours
     for query in ("Vesk river", "potter Dorn", "glassmaking company 1901"):
-        docs, scores = r.model.retrieve([r._ids(query)], k=3, show_progress=False)
+        docs, scores = own.retrieve([tokenize(query)], k=3, show_progress=False)
         reference = sorted((-float(s), corpus.doc_id(int(d))) for d, s in zip(docs[0], scores[0]) if s > 0)
         hits = r.search([query], 3)[0]
         assert [h.doc_id for h in hits] == [d for _, d in reference] and len(hits) >= 1
         assert [h.score for h in hits] == pytest.approx([-s for s, _ in reference])
+
+
+def test_mapped_vocab_answers_as_the_dict_it_was_written_from(tmp_path):
+    vocab = {"vesk": 3, "café": 0, "naïve": 7, "ünïcödé": 2, "a": 5, "ab": 1, "b": 4, "\udc80": 6}
+    write_vocab(vocab, tmp_path / "v")
+    mapped = MappedVocab(tmp_path / "v")
+    assert len(mapped) == len(vocab)
+    for term, i in vocab.items():
+        assert mapped.get(term) == i and term in mapped
+    for missing in ("", "ve", "veskk", "zzz", "cafe", "\x00", "\udc81"):
+        assert mapped.get(missing) is None and missing not in mapped
+    assert mapped.get("zzz", -1) == -1 and 3 not in mapped
+    mapped.close()
+    write_vocab({}, tmp_path / "empty")
+    assert MappedVocab(tmp_path / "empty").get("vesk") is None
+
+
+def test_the_vocabulary_is_memory_mapped_and_equals_bm25s_own(corpus, tmp_path):
+    r = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    assert isinstance(r.vocab, MappedVocab)
+    assert isinstance(r.vocab._terms.offsets, np.memmap)
+    own = json.loads((r.path / "vocab.index.json").read_text(encoding="utf-8"))
+    assert len(own) == len(r.vocab) > 10
+    assert all(r.vocab.get(term) == i for term, i in own.items())
+    in_memory = BM25Retriever(corpus, cache_dir=tmp_path / "idx", mmap=False)
+    assert isinstance(in_memory.vocab, dict) and in_memory.vocab == own
+
+
+def test_an_index_cached_without_its_mapped_vocabulary_gains_it_once(corpus, tmp_path):
+    first = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    expected = first.search(["potter from Vesk", "Mara river mayor"], 3)
+    first.close()
+    shutil.rmtree(first.path / "vocab")  # as an index written by an earlier densegym left it
+    again = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    assert not again.built and isinstance(again.vocab, MappedVocab) and (again.path / "vocab").is_dir()
+    assert again.search(["potter from Vesk", "Mara river mayor"], 3) == expected
