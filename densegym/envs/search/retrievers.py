@@ -187,12 +187,12 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(int(k), scores.size)
     if k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)
-    kth = scores[np.argpartition(-scores, k - 1)[:k]].min()
-    if kth <= 0:  # fewer than k documents score at all: every scoring one
-        chosen = np.flatnonzero(scores > 0)
-    else:
-        above = np.flatnonzero(scores > kth)
-        chosen = np.concatenate([above, np.flatnonzero(scores == kth)[: k - above.size]])
+    chosen = np.flatnonzero(scores > 0)  # a query's terms occur in few documents: select among those only
+    if chosen.size > k:
+        values = scores[chosen]
+        kth = np.partition(values, chosen.size - k)[chosen.size - k]
+        above = chosen[values > kth]
+        chosen = np.concatenate([above, chosen[values == kth][: k - above.size]])
     order = np.lexsort((chosen, -scores[chosen]))
     chosen = chosen[order]
     return chosen, scores[chosen]

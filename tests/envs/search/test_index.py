@@ -103,6 +103,19 @@ def test_top_k_breaks_ties_by_document_order_and_drops_zero_scores():
     assert top_k(np.zeros(5), 3)[0].size == 0 and top_k(scores, 0)[0].size == 0
 
 
+def test_top_k_equals_a_full_sort_on_sparse_scores_with_ties():
+    from densegym.envs.search.retrievers import top_k
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(1, 400))
+        scores = rng.integers(0, 6, size=n).astype(np.float32) * (rng.random(n) < rng.random())  # many 0s, ties
+        k = int(rng.integers(1, n + 5))
+        expected = sorted((-float(s), d) for d, s in enumerate(scores) if s > 0)[:k]
+        docs, values = top_k(scores, k)
+        assert docs.tolist() == [d for _, d in expected] and values.tolist() == [-s for s, _ in expected]
+
+
 def test_bm25_hits_equal_bm25s_own_retrieval(corpus, tmp_path):
     r = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
     own = bm25s.BM25.load(str(r.path), load_vocab=True)  # bm25s's own vocabulary, a dict, not ours
