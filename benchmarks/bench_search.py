@@ -200,6 +200,52 @@ def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     return out
 
 
+def bench_dense_parts(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
+    """Dense and hybrid latency at a size whose corpus is not embedded (a million documents take about a day to
+    embed on 2 CPU cores), by parts, each measured on the same queries: the query's embedding (the real encoder;
+    its cost does not depend on the corpus), FAISS's exact inner-product search (``IndexFlatIP``, the dense
+    retriever's index) over ``num_docs`` random unit vectors (an exhaustive scan: its time does not depend on the
+    vectors' values; their hits mean nothing, so no hit@10 here), and bm25s at the hybrid's depth of 20 on the
+    real ``num_docs`` index. dense = embedding + search; hybrid = dense + bm25s (RRF over 2 x 20 hits adds a few
+    microseconds). Medians of the per-query sums."""
+    try:
+        import faiss
+
+        from densegym.envs.search.dense import embed, embedding_dim, load_encoder
+
+        encoder = load_encoder()
+    except ImportError as exc:
+        return {"docs": num_docs, "error": str(exc)}
+    import numpy as np
+
+    index = faiss.IndexFlatIP(embedding_dim(encoder))
+    rng = np.random.default_rng(0)
+    for start in range(0, num_docs, 100_000):
+        block = rng.standard_normal((min(100_000, num_docs - start), index.d), dtype=np.float32)
+        index.add(block / np.linalg.norm(block, axis=1, keepdims=True))
+    bm25 = BM25Retriever(world_corpus(num_docs, 0, cache), cache_dir=cache / "index")
+    queries = _queries(num_docs, n, cache)
+    parts: dict[str, list[float]] = {"embed": [], "faiss": [], "bm25_depth20": []}
+    _settle()
+    for q in queries:
+        start = time.perf_counter()
+        vector = embed(encoder, [q])
+        parts["embed"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        index.search(vector, K)
+        parts["faiss"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bm25.search([q], 20)
+        parts["bm25_depth20"].append(time.perf_counter() - start)
+    out: dict[str, Any] = {"docs": num_docs, "n": len(queries), "vectors": "random unit (timing only)"}
+    for name, t in parts.items():
+        out[f"{name}_ms"] = _median_ms(t)
+    dense = [e + f for e, f in zip(parts["embed"], parts["faiss"])]
+    out["dense_ms"] = _median_ms(dense)
+    out["hybrid_ms"] = _median_ms([d + b for d, b in zip(dense, parts["bm25_depth20"])])
+    return out
+
+
 # ---- densegym against SkyRL-gym on one retrieval server ------------------------------------------------------
 
 
@@ -363,6 +409,13 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  dense index {what}: {r['dense_build_s']:.1f} s")
             for name in ("bm25", "dense", "hybrid"):
                 lines.append(f"  {name:7s} {r[name + '_ms']:8.3f} ms   hit@10 {r[name + '_hit_at_10']:.2f}")
+    for r in report.get("dense_parts") or []:
+        lines += ["", f"Dense and hybrid by parts, {_fmt(r['docs'])} docs, corpus not embedded (median ms; timing only)"]
+        if "error" in r:
+            lines.append(f"  {r['error']}")
+        else:
+            lines.append(f"  query embedding {r['embed_ms']:.3f} + FAISS flat search {r['faiss_ms']:.3f} = dense "
+                         f"{r['dense_ms']:.3f} | + bm25s at depth 20 {r['bm25_depth20_ms']:.3f} = hybrid {r['hybrid_ms']:.3f}")  # fmt: skip
     if report.get("skyrl"):
         r = report["skyrl"]
         lines += ["", f"Step against SkyRL-gym's SearchEnv, one densegym serve-retriever, {_fmt(r['docs'])} docs (median ms)"]
@@ -396,6 +449,8 @@ def run(docs: list[int], *, quick: bool = False, sections: set[str] | None = Non
             report["env"] = [bench_env(d, n, cache) for d in docs]
         if "dense" in sections:
             report["dense"] = bench_dense(dense_docs, n, cache)
+        if "dense-parts" in sections:
+            report["dense_parts"] = [bench_dense_parts(d, n, cache) for d in docs]
         if "skyrl" in sections:
             report["skyrl"] = bench_skyrl(docs[0], n, cache)
         if "memory" in sections:

@@ -69,6 +69,18 @@ def load_encoder(model: str | None = None, device: str = "cpu") -> Any:
     return resources.shared(("search.encoder", path, device), make, close=False)
 
 
+def embedding_dim(encoder: Any) -> int:
+    get_dim = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+    return int(get_dim())
+
+
+def embed(encoder: Any, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """``texts``' L2-normalised embeddings, float32, one row each."""
+    vectors = encoder.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                             convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
 class DenseRetriever:
     """Cosine similarity of sentence-transformers embeddings, searched with FAISS (exact inner product).
 
@@ -97,14 +109,10 @@ class DenseRetriever:
         self.index = self.faiss.read_index(str(self.path / "index.faiss"), flags)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self.encoder.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return embed(self.encoder, texts, self.batch_size)
 
     def _build(self, tmp: Path) -> None:
-        get_dim = getattr(self.encoder, "get_embedding_dimension", None) or self.encoder.get_sentence_embedding_dimension
-        dim = get_dim()
-        index = self.faiss.IndexFlatIP(dim)
+        index = self.faiss.IndexFlatIP(embedding_dim(self.encoder))
         batch: list[str] = []
         for text in self.corpus.search_texts():
             batch.append(text[: self.max_chars])
