@@ -2,55 +2,64 @@
 
     python -m benchmarks.bench_search [--quick] [--docs 50000,1000000] [--json FILE] [--sections ...]
 
-Sections (``--sections bm25,env,dense,skyrl,memory``; all by default):
+Sections (``--sections bm25,env,dense,dense-parts,skyrl,memory``; all but ``dense-parts`` by default):
 
 * **bm25**: query latency of densegym's bm25s index against ``rank_bm25`` (``BM25Okapi``) on the *same*
   corpus (the generated world at each ``--docs`` size), the *same* tokens (``densegym.envs.search.text
   .tokenize``) and the *same* queries (the world's questions, one query per call as an env makes them; then
-  all queries in one batched call). Both return the top 10. Medians in ms; the ratio is rank_bm25 / bm25s
-  (goal: >= 10x). Index build times beside them. ``rank_bm25`` is skipped above ``--rank-bm25-max-docs``
-  (its per-document dicts take several GB at 1M documents; the table says so).
+  all queries in one batched call). Both return the top 10 (the same ``top_k``). Medians in ms; the ratio is
+  rank_bm25 / bm25s (goal: >= 10x). Index build times beside them. ``rank_bm25`` is skipped above
+  ``--rank-bm25-max-docs`` (its per-document dicts take several GB at 1M documents; the table says so).
 * **env**: ``SearchQAEnv`` ``reset`` and a ``<search>`` step (bm25s, top 3) at each size.
-* **dense**: bm25s, dense (all-MiniLM-L6-v2 + FAISS) and hybrid (RRF) query latency on one smaller world
-  (``--dense-docs``, default 5,000: embedding the corpus on a CPU is the slow part and is reported).
+* **dense**: bm25s, dense (all-MiniLM-L6-v2 + FAISS) and hybrid (RRF) query latency and hit@10 end to end on
+  one smaller world (``--dense-docs``, default 5,000: embedding the corpus on a CPU is the slow part and is
+  reported).
+* **dense-parts**: dense and hybrid latency by parts at each ``--docs`` size, without embedding the corpus
+  (:func:`bench_dense_parts`): timing only.
 * **skyrl**: densegym's step against SkyRL-gym's ``SearchEnv`` step, both pointed at the *same* retrieval
-  server (``densegym serve-retriever``, in its own process) with the same queries, calls alternating; and
-  densegym's step on its in-process index beside them.
+  server (``densegym serve-retriever``, in its own process, the first ``--docs`` size) with the same
+  queries, calls alternating; and densegym's step on its in-process index beside them.
 * **memory**: 8 envs in 2 worker processes (4 each, spawned), once with the index shared and memory-mapped
-  (one per worker, the default) and once with one in-memory index copy per env: each worker's growth in
-  RSS, PSS (shared pages divided among the processes that map them) and USS (private pages) while making
-  its envs and running a search on each, summed over the workers. The world's question tables, built once
-  per worker either way, are made before the baseline.
+  (arrays and vocabulary; one per worker, the default) and once with one in-memory index copy per env: each
+  worker's growth in RSS, PSS (shared pages divided among the processes that map them) and USS (private
+  pages) while making its envs and running a search on each, summed over the workers, at the last ``--docs``
+  size. The world's question tables, built once per worker either way, are made before the baseline.
 
 Install the peers with ``pip install rank_bm25`` and, for SkyRL-gym, ``pip install -r
 benchmarks/requirements-sql.txt && pip install --no-deps skyrl-gym==0.4.0``. A peer that is missing is
 reported as such. Every figure moves with machine load; the ratios, measured call by call alternating, less.
 
-Measured (2026-11-30, the 2-core machine these notes were written on, load average 5-8 from other jobs,
-Python 3.11.7, bm25s 0.3.16, rank_bm25 0.2.2, skyrl-gym 0.4.0, faiss-cpu 1.15.1; the default run, then
-``--docs 1000000 --sections bm25,env,memory --queries 50 --rank-bm25-max-docs 1000000``):
+Measured (2026-11-30 at ``f8809f4``, the 2-core machine these notes were written on, otherwise idle, Python
+3.11.7, bm25s 0.3.16, rank_bm25 0.2.2, skyrl-gym 0.4.0, faiss-cpu 1.15.1; ``--docs 50000 --sections
+bm25,env,dense-parts,skyrl,memory``, then ``--docs 1000000`` with the same sections and ``--queries 50
+--rank-bm25-max-docs 1000000``; the reports are ``benchmarks/results/search-2026-11-30-{50k,1m}.json``):
 
-======================================  ===========  =============
-                                        50,000 docs  1,000,000 docs
-======================================  ===========  =============
-bm25s query, top 10 (median)            0.88 ms      12.0 ms
-rank_bm25 query, same corpus and tokens 114.7 ms     1,556.9 ms
-rank_bm25 / bm25s                       131x         130x
-top-1 agreement of the two              0.98         0.96
-SearchQAEnv search step (top 3)         0.79 ms      9.4 ms
-SearchQAEnv reset                       0.21 ms      0.33 ms
-bm25s index build (first use)           3.9 s        183 s
+==============================================  ===========  =============
+                                                50,000 docs  1,000,000 docs
+==============================================  ===========  =============
+bm25s query, top 10 (median)                    0.48 ms      4.5 ms
+rank_bm25 query, same corpus and tokens         86.7 ms      1,480.7 ms
+rank_bm25 / bm25s                               182x         329x
+top-1 agreement of the two                      0.99         0.98
+SearchQAEnv search step (top 3)                 0.37 ms      6.3 ms
+SearchQAEnv reset                               0.12 ms      0.46 ms
+step over HTTP, one serve-retriever: densegym   0.89 ms      8.2 ms
+  SkyRL-gym SearchEnv, same server              1.28 ms      8.8 ms
+  SkyRL-gym / densegym                          1.45x        1.08x
+dense by parts: query embedding                 18.6 ms      17.5 ms
+  + FAISS flat search                           13.5 ms      149.5 ms
+  = dense / + bm25s at depth 20 = hybrid        32.0/32.8    166.7/173.6 ms
 memory, 8 envs / 2 workers, PSS:
-  shared memory-mapped index            17.7 MiB     219 MiB
-  one in-memory index per env           112.5 MiB    1,976 MiB
-  ratio                                 6.3x         9.0x
-======================================  ===========  =============
+  shared memory-mapped index                    6.1 MiB      108.1 MiB
+  one in-memory index per env                   111.9 MiB    1,986.3 MiB
+  ratio                                         18.3x        18.4x
+==============================================  ===========  =============
 
-Dense on 5,000 documents (CPU, one thread): 27.5 ms a query (the encoder), hybrid 28.5 ms, bm25s 0.32 ms;
-a gold document in the top 10 for 98% / 100% / 100% of the questions; embedding the 5,000 documents took
-294 s. Against SkyRL-gym's ``SearchEnv`` on one ``serve-retriever`` process (50,000 documents): a densegym
-step over HTTP 2.0 ms, SkyRL-gym's 2.9 ms (1.46x; 1.00x in a second run: both are dominated by the server's
-query), densegym's step on its in-process index 1.05 ms.
+The bm25s index of a million documents builds in about 3 minutes on first use (183 s measured earlier).
+Dense end to end on 5,000 documents (CPU): 27.5 ms a query (the encoder), hybrid 28.5 ms, bm25s 0.32 ms; a gold
+document in the top 10 for 98% / 100% / 100% of the questions; embedding the 5,000 documents took 294 s. Dense
+at a million documents has not been measured end to end (embedding them would take about 22 hours here): see
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
