@@ -161,3 +161,23 @@ def test_an_index_cached_without_its_mapped_vocabulary_gains_it_once(corpus, tmp
     again = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
     assert not again.built and isinstance(again.vocab, MappedVocab) and (again.path / "vocab").is_dir()
     assert again.search(["potter from Vesk", "Mara river mayor"], 3) == expected
+
+
+def test_an_old_index_in_a_cache_this_user_cannot_write_reads_its_vocabulary_into_a_dict(corpus, tmp_path, monkeypatch):
+    from densegym.envs.search import retrievers
+
+    first = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    expected = first.search(["potter from Vesk"], 3)
+    first.close()
+    shutil.rmtree(first.path / "vocab")
+    real = retrievers.build_atomically
+
+    def read_only(target, build):  # what mkdtemp in a read-only directory raises; the index itself is there
+        if target.name == "vocab":
+            raise PermissionError(13, "Permission denied", str(target.parent))
+        return real(target, build)
+
+    monkeypatch.setattr(retrievers, "build_atomically", read_only)
+    again = BM25Retriever(corpus, cache_dir=tmp_path / "idx")
+    assert isinstance(again.vocab, dict) and not (again.path / "vocab").exists()
+    assert again.search(["potter from Vesk"], 3) == expected
