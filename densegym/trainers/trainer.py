@@ -583,6 +583,12 @@ class Trainer:
                 progress=lambda loss: phase.update(1, loss=loss),
             )
             phase.note = f"NLL {losses[0]:.3f} -> {losses[-1]:.3f}" if losses else ""
+        # what starts as a copy of the policy starts from the warm-started one: a PRM copied from the untrained
+        # model gives every token a large negative log-ratio, so shorter (malformed) actions score higher
+        if self.ref_model is not None:
+            self.ref_model.load_state_dict(self.policy.state_dict())
+        if self.prm is not None:
+            self.prm.model.load_state_dict(self.policy.state_dict())
         self.sync_generator()
         self._log(0, {"sft/loss_first_epoch": losses[0], "sft/loss_last_epoch": losses[-1],
                       "sft/demonstrations": float(len(demos)), "sft/rows": float(len(rows))})

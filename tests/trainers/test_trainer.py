@@ -114,6 +114,25 @@ def test_warm_start_on_oracle_demonstrations_lowers_the_nll(tmp_path):
     assert losses[-1] < losses[0] - 0.5
 
 
+def test_the_prm_and_the_kl_reference_start_from_the_warm_started_policy(tmp_path):
+    """OPRL's PRM and the KL reference are copies of the policy: of the policy after its warm start, so that the
+    PRM's first step rewards are log(pi_phi / pi_old) = 0, not the gap between an untrained model and the SFT one."""
+    config = small_config(
+        tmp_path, env="densegym/Sokoban-small-v0", max_turns=4, max_new_tokens=8, estimator="oprl", kl_coef=0.1,
+        sft={"episodes": 6, "epochs": 3, "lr": 3e-3, "batch_rows": 8}, tasks_per_step=2, group_size=2,
+    )
+    with Trainer(config) as trainer:
+        untrained = {k: v.clone() for k, v in trainer.policy.state_dict().items()}
+        trainer.warm_start()
+        policy = trainer.policy.state_dict()
+        assert any(not torch.equal(untrained[k], v) for k, v in policy.items())  # the warm start changed it
+        for copy in (trainer.prm.model, trainer.ref_model):
+            for name, value in copy.state_dict().items():
+                torch.testing.assert_close(value, policy[name])
+        metrics = trainer.train_step()
+    assert abs(metrics["components/prm"]) < 1e-3, metrics["components/prm"]  # pre-update scores: q = 0
+
+
 def test_micro_batches_add_up_to_the_full_batch_loss_and_gradient(tmp_path):
     """Gradient accumulation is exact: one row per micro-batch gives the gradient of the whole batch."""
     grads = {}
