@@ -84,7 +84,7 @@ class TrainerConfig:
         lr, weight_decay, max_grad_norm; ppo_epochs passes over each batch, split into mini_batches optimizer
         steps; micro_batch_rows rows (turns) per forward/backward (gradient accumulation, exact: see
         :func:`densegym.trainers.losses.token_weights`); clip_low, clip_high, loss_agg, kl_coef (k3 KL to the
-        initial policy), entropy_coef. old_logprobs: ``"recompute"`` (teacher-forced before the update, verl's
+        policy after its warm start), entropy_coef. old_logprobs: ``"recompute"`` (teacher-forced before the update, verl's
         default) or ``"rollout"`` (the sampler's own numbers).
 
     Warm start:

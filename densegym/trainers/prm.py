@@ -5,8 +5,8 @@ log-ratio to the rollout policy gives every turn a reward, trained with the traj
     Q(tau)   = mean_t q_t  (traj_score_agg="mean", code)  or  sum_t q_t ("sum", paper)
     L_PRM    = mean over (success, failure) pairs of the same task of -log sigma(Q(tau+) - Q(tau-))
 
-The PRM starts as a copy of the initial policy (iStar), so at the first step every ``q_t`` is 0 and every pair's
-loss is ``log 2``. ``prm_reward_timing="pre_update"`` (code) scores the batch with the PRM as it was before this
+The PRM starts as a copy of the policy after its warm start (iStar), so at the first step every ``q_t`` is 0 and
+every pair's loss is ``log 2``. ``prm_reward_timing="pre_update"`` (code) scores the batch with the PRM as it was before this
 batch's DPO step; ``"post_update"`` (paper) scores it after.
 
 Several processes: each rank scores and pairs its own groups; the PRM's gradients are averaged over the ranks
