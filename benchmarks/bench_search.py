@@ -13,7 +13,7 @@ Sections (``--sections bm25,env,dense,dense-parts,skyrl,memory``; all but ``dens
 * **env**: ``SearchQAEnv`` ``reset`` and a ``<search>`` step (bm25s, top 3) at each size.
 * **dense**: bm25s, dense (all-MiniLM-L6-v2 + FAISS) and hybrid (RRF) query latency and hit@10 end to end on
   one smaller world (``--dense-docs``, default 5,000: embedding the corpus on a CPU is the slow part and is
-  reported).
+  reported; ``--device cuda`` embeds on a GPU, and the cached index then serves the CPU runs too).
 * **dense-parts**: dense and hybrid latency by parts at each ``--docs`` size, without embedding the corpus
   (:func:`bench_dense_parts`): timing only.
 * **skyrl**: densegym's step against SkyRL-gym's ``SearchEnv`` step, both pointed at the *same* retrieval
@@ -176,7 +176,7 @@ def bench_env(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
 # ---- dense and hybrid -------------------------------------------------------------------------------------
 
 
-def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
+def bench_dense(num_docs: int, n: int, cache: Path, device: str = "cpu") -> dict[str, Any]:
     try:
         from densegym.envs.search.dense import DenseRetriever, HybridRetriever
     except ImportError as exc:
@@ -185,7 +185,7 @@ def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     bm25 = BM25Retriever(corpus, cache_dir=cache / "index")
     try:
         start = time.perf_counter()
-        dense = DenseRetriever(corpus, cache_dir=cache / "index")
+        dense = DenseRetriever(corpus, cache_dir=cache / "index", device=device)
         build_s = time.perf_counter() - start
     except ImportError as exc:
         return {"docs": num_docs, "error": str(exc)}
@@ -209,7 +209,7 @@ def bench_dense(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
     return out
 
 
-def bench_dense_parts(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
+def bench_dense_parts(num_docs: int, n: int, cache: Path, device: str = "cpu") -> dict[str, Any]:
     """Dense and hybrid latency at a size whose corpus is not embedded (a million documents take about a day to
     embed on 2 CPU cores), by parts, each measured on the same queries: the query's embedding (the real encoder;
     its cost does not depend on the corpus), FAISS's exact inner-product search (``IndexFlatIP``, the dense
@@ -222,7 +222,7 @@ def bench_dense_parts(num_docs: int, n: int, cache: Path) -> dict[str, Any]:
 
         from densegym.envs.search.dense import embed, embedding_dim, load_encoder
 
-        encoder = load_encoder()
+        encoder = load_encoder(device=device)
     except ImportError as exc:
         return {"docs": num_docs, "error": str(exc)}
     import numpy as np
@@ -444,7 +444,8 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def run(docs: list[int], *, quick: bool = False, sections: set[str] | None = None, cache: Path | None = None,
-        rank_max: int = 200_000, dense_docs: int = 5_000, queries: int | None = None) -> dict[str, Any]:  # fmt: skip
+        rank_max: int = 200_000, dense_docs: int = 5_000, queries: int | None = None,
+        device: str = "cpu") -> dict[str, Any]:  # fmt: skip
     sections = sections or {"bm25", "env", "dense", "skyrl", "memory"}
     own_cache = cache is None
     tmp = tempfile.TemporaryDirectory(prefix="densegym-bench-search-") if own_cache else None
@@ -457,9 +458,9 @@ def run(docs: list[int], *, quick: bool = False, sections: set[str] | None = Non
         if "env" in sections:
             report["env"] = [bench_env(d, n, cache) for d in docs]
         if "dense" in sections:
-            report["dense"] = bench_dense(dense_docs, n, cache)
+            report["dense"] = bench_dense(dense_docs, n, cache, device)
         if "dense-parts" in sections:
-            report["dense_parts"] = [bench_dense_parts(d, n, cache) for d in docs]
+            report["dense_parts"] = [bench_dense_parts(d, n, cache, device) for d in docs]
         if "skyrl" in sections:
             report["skyrl"] = bench_skyrl(docs[0], n, cache)
         if "memory" in sections:
@@ -476,6 +477,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--docs", default=None, help="comma-separated world sizes (default 50000; --quick 3000)")
     parser.add_argument("--sections", default="bm25,env,dense,skyrl,memory")
     parser.add_argument("--dense-docs", type=int, default=None, help="world size of the dense section (default 5000; --quick 300)")
+    parser.add_argument("--device", default="cpu", help="where the dense sections embed (cuda: a million documents in minutes)")
     parser.add_argument("--rank-bm25-max-docs", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=None, help="queries (and steps) per measurement (default 200; --quick 20)")
     parser.add_argument("--cache-dir", default=None, help="keep corpora and indexes here between runs")
@@ -485,7 +487,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dense_docs = args.dense_docs or (300 if args.quick else 5_000)
     report = run(docs, quick=args.quick, sections=set(args.sections.split(",")),
                  cache=Path(args.cache_dir) if args.cache_dir else None, rank_max=args.rank_bm25_max_docs,
-                 dense_docs=dense_docs, queries=args.queries)  # fmt: skip
+                 dense_docs=dense_docs, queries=args.queries, device=args.device)  # fmt: skip
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))
