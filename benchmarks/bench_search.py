@@ -79,6 +79,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from densegym.envs.search.env import SearchQAEnv, shared_world, world_corpus
 from densegym.envs.search.retrievers import BM25Retriever, top_k
 from densegym.envs.search.text import tokenize
@@ -225,8 +227,6 @@ def bench_dense_parts(num_docs: int, n: int, cache: Path, device: str = "cpu") -
         encoder = load_encoder(device=device)
     except ImportError as exc:
         return {"docs": num_docs, "error": str(exc)}
-    import numpy as np
-
     index = faiss.IndexFlatIP(embedding_dim(encoder))
     rng = np.random.default_rng(0)
     for start in range(0, num_docs, 100_000):

@@ -57,8 +57,9 @@ def cache_root() -> Path:
     return Path(root) / "search"
 
 
-class _Strings:
-    """N strings in one memory-mapped UTF-8 blob with an int64 offsets array (``.npy``)."""
+class StringTable:
+    """N strings in one memory-mapped UTF-8 blob with an int64 offsets array (``.npy``): a corpus's fields and a
+    BM25 vocabulary's terms (``vocab.py``)."""
 
     def __init__(self, blob: Path, offsets: Path):
         self.offsets = np.load(offsets, mmap_mode="r")
@@ -74,7 +75,11 @@ class _Strings:
             for value in values:
                 f.write(value)
                 ends.append(ends[-1] + len(value))
-        with open(offsets, "wb") as f:  # a file object: np.save would append ".npy" to a path
+        StringTable.save_offsets(offsets, ends)
+
+    @staticmethod
+    def save_offsets(path: Path, ends: array) -> None:
+        with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a path
             np.save(f, np.frombuffer(ends, dtype=np.int64))
 
     def __len__(self) -> int:
@@ -120,7 +125,7 @@ class Corpus:
             raise ValueError(f"{self.path}: corpus format {self.meta.get('format')} is not {FORMAT}; rebuild it")
         self.count = int(self.meta["count"])
         self.fingerprint: str = self.meta["sha256"]
-        self._strings = {f: _Strings(self.path / f"{f}.bin", self.path / f"{f}.off") for f in _FIELDS}
+        self._strings = {f: StringTable(self.path / f"{f}.bin", self.path / f"{f}.off") for f in _FIELDS}
         self._order = memoryview(np.load(self.path / "id_order.npy", mmap_mode="r"))
 
     def __len__(self) -> int:
@@ -198,8 +203,7 @@ def write_corpus(docs: Iterable[Document | tuple[str, str, str]], path: str | Pa
             for f in files.values():
                 f.close()
         for field in _FIELDS:
-            np.save(tmp / f"{field}.off.npy", np.frombuffer(offsets[field], dtype=np.int64))
-            os.replace(tmp / f"{field}.off.npy", tmp / f"{field}.off")
+            StringTable.save_offsets(tmp / f"{field}.off", offsets[field])
         order = sorted(range(len(ids)), key=ids.__getitem__)
         for a, b in zip(order, order[1:]):
             if ids[a] == ids[b]:

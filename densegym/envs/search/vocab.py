@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from densegym.envs.search.corpus import _Strings
+from densegym.envs.search.corpus import StringTable
 
 
 def _key(term: str) -> bytes:
@@ -29,7 +29,7 @@ def write_vocab(vocab: Mapping[str, int], path: str | Path) -> None:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     entries = sorted((_key(term), int(i)) for term, i in vocab.items())
-    _Strings.write(path / "terms.bin", path / "terms.off", (term for term, _ in entries))
+    StringTable.write(path / "terms.bin", path / "terms.off", (term for term, _ in entries))
     np.save(path / "ids.npy", np.fromiter((i for _, i in entries), dtype=np.int64, count=len(entries)))
 
 
@@ -38,7 +38,7 @@ class MappedVocab:
 
     def __init__(self, path: str | Path):
         path = Path(path)
-        self._terms = _Strings(path / "terms.bin", path / "terms.off")
+        self._terms = StringTable(path / "terms.bin", path / "terms.off")
         self._ids = memoryview(np.load(path / "ids.npy", mmap_mode="r"))
 
     def __len__(self) -> int:
